@@ -1,0 +1,54 @@
+"""Data passed between ingestion stages.
+
+A loader turns a file into a `LoadedDocument` made of `Section`s (a PDF page, a slide, a sheet,
+a heading's section of a Word file).  The splitter cuts sections into `Chunk`s without ever
+crossing a section, so every chunk has one page and its character offsets point into that
+section's text, which is what the source viewer highlights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of text from one place in a file."""
+
+    text: str
+    page: int | None = None  # 1-based page, slide or sheet number; None for unpaged formats
+    heading_path: tuple[str, ...] = ()  # e.g. ("Chapter 2", "Pricing")
+    label: str = ""  # a human name for the place when it is not a number, e.g. a sheet name
+    ocr: bool = False  # the text came from OCR
+
+
+@dataclass
+class LoadedDocument:
+    """What a loader read from one file."""
+
+    file_type: str  # short name: pdf, docx, pptx, xlsx, csv, html, md, txt, epub, eml, image
+    sections: list[Section]
+    pages: int | None = None  # page/slide/sheet count when the format has pages
+    title: str = ""
+    warnings: list[str] = field(default_factory=list)  # things a user should know, one line each
+
+    @property
+    def text_chars(self) -> int:
+        return sum(len(s.text.strip()) for s in self.sections)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a section, the unit that is embedded, indexed and retrieved."""
+
+    id: str  # f"{doc_id}:{seq}" -- deterministic, so re-ingesting is idempotent
+    doc_id: str
+    seq: int
+    text: str
+    path: str
+    page: int | None
+    heading_path: tuple[str, ...]
+    start: int  # character offsets into the section's text
+    end: int
+    lang: str  # "zh", "en" or "other"
+    section: int = 0  # index of the section within the document
