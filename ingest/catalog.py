@@ -1,0 +1,103 @@
+"""The SQLite catalogue: the source of truth for what a knowledge base holds.
+
+One row per source file (status pending/indexed/failed with the reason), the chunks and section
+texts of each visible document, the FTS5 keyword index, and a list of vector-store deletions still
+owed.  Schema changes are an append-only list of named migrations, as in simonw/llm.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from ingest import keyword
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "001_initial",
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE documents (
+            path TEXT PRIMARY KEY,
+            doc_id TEXT,                       -- the visible version, NULL until first indexed
+            content_hash TEXT, size INTEGER, mtime REAL,
+            file_type TEXT NOT NULL DEFAULT '', pages INTEGER, title TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
+            reason TEXT NOT NULL DEFAULT '',
+            chunks INTEGER NOT NULL DEFAULT 0,
+            warnings TEXT NOT NULL DEFAULT '',
+            created REAL NOT NULL, updated REAL NOT NULL
+        );
+        CREATE TABLE sections (
+            doc_id TEXT NOT NULL, idx INTEGER NOT NULL, page INTEGER, label TEXT NOT NULL DEFAULT '',
+            heading_path TEXT NOT NULL DEFAULT '[]', ocr INTEGER NOT NULL DEFAULT 0, text TEXT NOT NULL,
+            PRIMARY KEY (doc_id, idx)
+        );
+        CREATE TABLE chunks (
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, seq INTEGER NOT NULL, section INTEGER NOT NULL,
+            path TEXT NOT NULL, page INTEGER, heading_path TEXT NOT NULL, start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL, lang TEXT NOT NULL, text TEXT NOT NULL
+        );
+        CREATE INDEX chunks_by_doc ON chunks (doc_id, section, seq);
+        -- Vector-store deletions owed: written in the same transaction as the catalogue change,
+        -- cleared once Chroma has done them, replayed on open after a crash.
+        CREATE TABLE vector_gc (doc_id TEXT PRIMARY KEY);
+        """
+        + keyword.FTS_SCHEMA
+        + ";",
+    ),
+]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in sql.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+class Transaction:
+    """`with Transaction(conn, lock):` -- BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self.conn = conn
+        self.lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()

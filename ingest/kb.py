@@ -1,0 +1,336 @@
+"""A knowledge base on disk: the catalogue (with its keyword index) plus a Chroma collection.
+
+Crash safety rests on one rule: a document becomes visible only when the single SQLite
+transaction that writes its chunk rows, its keyword rows and its catalogue row commits.  Vectors
+are written to Chroma *before* that transaction and are invisible until it commits, because every
+dense hit is resolved through the catalogue's chunk table and ids it lacks are dropped.  Vectors
+that may have to go (a replaced or removed version, or a write interrupted by a crash) are listed
+in `vector_gc` in the same transaction, and deleted from Chroma afterwards or on the next open.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from app.errors import KnowledgeBaseError
+from ingest import catalog, keyword
+from ingest.store import VectorStore
+from ingest.types import Chunk, LoadedDocument
+
+KB_NAME = re.compile(r"^[\w][\w .\-]{0,63}$", re.UNICODE)
+
+
+def validate_name(name: str) -> str:
+    name = name.strip()
+    if not KB_NAME.match(name) or name in {".", ".."}:
+        raise KnowledgeBaseError(
+            f"Invalid knowledge base name {name!r}: use letters, digits, spaces, '.', '-' or '_' (at most 64)."
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    id: str
+    doc_id: str
+    seq: int
+    section: int
+    text: str
+    path: str
+    page: int | None
+    heading_path: tuple[str, ...]
+    start: int
+    end: int
+    lang: str
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    path: str
+    doc_id: str | None
+    content_hash: str | None
+    size: int | None
+    mtime: float | None
+    file_type: str
+    pages: int | None
+    title: str
+    status: str
+    reason: str
+    chunks: int
+    warnings: str
+    updated: float
+
+
+_CHUNK_COLUMNS = 'id, doc_id, seq, section, text, path, page, heading_path, start, "end", lang'
+
+
+def _chunk_record(row) -> ChunkRecord:
+    return ChunkRecord(row["id"], row["doc_id"], row["seq"], row["section"], row["text"], row["path"],
+                       row["page"], tuple(json.loads(row["heading_path"])), row["start"], row["end"], row["lang"])
+
+
+class KnowledgeBase:
+    def __init__(self, root: Path, name: str | None = None) -> None:
+        self.root = root
+        self.name = name or root.name
+        root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = catalog.connect(root / "catalog.sqlite3")
+        self._store: VectorStore | None = None
+        self.collect_garbage()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def store(self) -> VectorStore:
+        # Chroma is opened on first use: listing documents must not pay for it.
+        with self._lock:
+            if self._store is None:
+                self._store = VectorStore(self.root / "chroma")
+            return self._store
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Exclusive write access across processes: two LocalKB processes never write one KB at once."""
+        lock_path = self.root / ".writer.lock"
+        with open(lock_path, "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise KnowledgeBaseError(
+                    f"Knowledge base '{self.name}' is being changed by another LocalKB window or command; try again when it finishes."
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def collect_garbage(self) -> None:
+        """Delete vectors owed deletion (replaced, removed, or written by an interrupted ingest)."""
+        owed = [r[0] for r in self._conn.execute("SELECT doc_id FROM vector_gc")]
+        if not owed:
+            return
+        live = {r[0] for r in self._conn.execute("SELECT doc_id FROM documents WHERE doc_id IS NOT NULL")}
+        for doc_id in owed:
+            if doc_id not in live:
+                self.store.delete_document(doc_id)
+            with self._lock:
+                self._conn.execute("DELETE FROM vector_gc WHERE doc_id = ?", (doc_id,))
+
+    # -- metadata ----------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                               (key, value))
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def document(self, path: str) -> DocumentRow | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM documents WHERE path = ?", (path,)).fetchone()
+        return self._document_row(row) if row else None
+
+    def documents(self) -> list[DocumentRow]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM documents ORDER BY path").fetchall()
+        return [self._document_row(r) for r in rows]
+
+    @staticmethod
+    def _document_row(r) -> DocumentRow:
+        return DocumentRow(r["path"], r["doc_id"], r["content_hash"], r["size"], r["mtime"], r["file_type"], r["pages"],
+                           r["title"], r["status"], r["reason"], r["chunks"], r["warnings"], r["updated"])
+
+    def mark_pending(self, path: str, size: int, mtime: float) -> None:
+        """Record that a file is queued; an already indexed version stays visible meanwhile."""
+        now = time.time()
+        with self._lock:
+            self._conn.execute(
+                """INSERT INTO documents (path, status, size, mtime, created, updated) VALUES (?, 'pending', ?, ?, ?, ?)
+                   ON CONFLICT(path) DO UPDATE SET status = 'pending', reason = '', updated = excluded.updated""",
+                (path, size, mtime, now, now),
+            )
+
+    def mark_failed(self, path: str, reason: str, file_type: str = "") -> None:
+        now = time.time()
+        with self._lock:
+            self._conn.execute(
+                """INSERT INTO documents (path, status, reason, file_type, created, updated) VALUES (?, 'failed', ?, ?, ?, ?)
+                   ON CONFLICT(path) DO UPDATE SET status = 'failed', reason = excluded.reason,
+                   file_type = CASE WHEN excluded.file_type != '' THEN excluded.file_type ELSE file_type END,
+                   updated = excluded.updated""",
+                (path, reason, file_type, now, now),
+            )
+
+    def touch(self, path: str, mtime: float) -> None:
+        """Same content, new mtime: remember it so the next run skips on stat alone."""
+        with self._lock:
+            self._conn.execute("UPDATE documents SET mtime = ?, status = 'indexed', reason = '' WHERE path = ? AND doc_id IS NOT NULL",
+                               (mtime, path))
+
+    def commit_document(self, path: str, doc_id: str, content_hash: str, size: int, mtime: float,
+                        doc: LoadedDocument, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Make a new version of `path` visible atomically, replacing any older one."""
+        with catalog.Transaction(self._conn, self._lock) as conn:
+            # If the process dies between the vector write and the commit below, the next open
+            # deletes these vectors: they belong to no visible document.
+            conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (doc_id,))
+        self.store.add([c.id for c in chunks], vectors, doc_id)
+        now = time.time()
+        with catalog.Transaction(self._conn, self._lock) as conn:
+            old = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (path,)).fetchone()
+            old_id = old[0] if old else None
+            if old_id and old_id != doc_id:
+                self._delete_rows(conn, old_id)
+                conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (old_id,))
+            elif old_id == doc_id:  # re-indexing identical content (forced): rewrite its rows
+                self._delete_rows(conn, doc_id)
+            conn.executemany(
+                "INSERT INTO sections VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(doc_id, i, s.page, s.label, json.dumps(list(s.heading_path), ensure_ascii=False), int(s.ocr), s.text)
+                 for i, s in enumerate(doc.sections)],
+            )
+            rowids = []
+            for c in chunks:
+                cur = conn.execute(
+                    f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (c.id, c.doc_id, c.seq, c.section, c.text, c.path, c.page,
+                     json.dumps(list(c.heading_path), ensure_ascii=False), c.start, c.end, c.lang),
+                )
+                rowids.append((cur.lastrowid, c.text))
+            keyword.add(conn, rowids)
+            conn.execute(
+                """INSERT INTO documents (path, doc_id, content_hash, size, mtime, file_type, pages, title, status, reason,
+                                          chunks, warnings, created, updated)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'indexed', '', ?, ?, ?, ?)
+                   ON CONFLICT(path) DO UPDATE SET doc_id = excluded.doc_id, content_hash = excluded.content_hash,
+                     size = excluded.size, mtime = excluded.mtime, file_type = excluded.file_type, pages = excluded.pages,
+                     title = excluded.title, status = 'indexed', reason = '', chunks = excluded.chunks,
+                     warnings = excluded.warnings, updated = excluded.updated""",
+                (path, doc_id, content_hash, size, mtime, doc.file_type, doc.pages, doc.title, len(chunks),
+                 "\n".join(doc.warnings), now, now),
+            )
+            conn.execute("DELETE FROM vector_gc WHERE doc_id = ?", (doc_id,))
+        if old_id and old_id != doc_id:
+            self.collect_garbage()
+
+    def remove_document(self, path: str) -> bool:
+        with catalog.Transaction(self._conn, self._lock) as conn:
+            row = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (path,)).fetchone()
+            if row is None:
+                return False
+            if row[0]:
+                self._delete_rows(conn, row[0])
+                conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (row[0],))
+            conn.execute("DELETE FROM documents WHERE path = ?", (path,))
+        self.collect_garbage()
+        return True
+
+    @staticmethod
+    def _delete_rows(conn, doc_id: str) -> None:
+        rowids = [r[0] for r in conn.execute("SELECT rowid FROM chunks WHERE doc_id = ?", (doc_id,))]
+        keyword.delete(conn, rowids)
+        conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        conn.execute("DELETE FROM sections WHERE doc_id = ?", (doc_id,))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def chunk_count(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def chunks(self, ids: list[str]) -> dict[str, ChunkRecord]:
+        out: dict[str, ChunkRecord] = {}
+        with self._lock:
+            for i in range(0, len(ids), 500):
+                batch = ids[i : i + 500]
+                marks = ",".join("?" * len(batch))
+                for row in self._conn.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch):
+                    out[row["id"]] = _chunk_record(row)
+        return out
+
+    def neighbours(self, chunk_id: str, before: int = 1, after: int = 1) -> list[ChunkRecord]:
+        """The chunk and its neighbours in the same section, in order."""
+        with self._lock:
+            row = self._conn.execute("SELECT doc_id, section, seq FROM chunks WHERE id = ?", (chunk_id,)).fetchone()
+            if row is None:
+                return []
+            rows = self._conn.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE doc_id = ? AND section = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+                (row["doc_id"], row["section"], row["seq"] - before, row["seq"] + after),
+            ).fetchall()
+        return [_chunk_record(r) for r in rows]
+
+    def dense_search(self, query_vec: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of visible chunks, best first."""
+        hits = self.store.query(query_vec, k)
+        if not hits:
+            return []
+        visible = self._visible([cid for cid, _ in hits])
+        return [(cid, score) for cid, score in hits if cid in visible]
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; only visible chunks are in the keyword index."""
+        with self._lock:
+            hits = keyword.search(self._conn, query, k)
+            if not hits:
+                return []
+            marks = ",".join("?" * len(hits))
+            ids = dict(self._conn.execute(f"SELECT rowid, id FROM chunks WHERE rowid IN ({marks})", [r for r, _ in hits]))
+        return [(ids[rowid], score) for rowid, score in hits if rowid in ids]
+
+    def _visible(self, ids: list[str]) -> set[str]:
+        with self._lock:
+            marks = ",".join("?" * len(ids))
+            return {r[0] for r in self._conn.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", ids)}
+
+    def page_text(self, path: str, page: int | None, section: int | None = None) -> str:
+        """The extracted text of one page (or section) of a visible document, as chunk offsets index it."""
+        with self._lock:
+            row = self._conn.execute("SELECT doc_id FROM documents WHERE path = ?", (path,)).fetchone()
+            if row is None or row[0] is None:
+                raise KnowledgeBaseError(f"'{path}' is not in knowledge base '{self.name}'.")
+            if section is not None:
+                found = self._conn.execute("SELECT text FROM sections WHERE doc_id = ? AND idx = ?", (row[0], section)).fetchone()
+            else:
+                found = self._conn.execute("SELECT text FROM sections WHERE doc_id = ? AND page IS ? ORDER BY idx LIMIT 1",
+                                           (row[0], page)).fetchone()
+        if found is None:
+            raise KnowledgeBaseError(f"Page {page} of '{path}' is not in knowledge base '{self.name}'.")
+        return found[0]
+
+    def sizes(self) -> tuple[int, int]:
+        """(documents indexed, chunks)."""
+        with self._lock:
+            docs = self._conn.execute("SELECT COUNT(*) FROM documents WHERE doc_id IS NOT NULL").fetchone()[0]
+        return docs, self.chunk_count()
+
+
+def kb_exists(root: Path) -> bool:
+    return (root / "catalog.sqlite3").exists()
+
+
+def dir_size(root: Path) -> int:
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) if root.exists() else 0
+
+
+__all__ = ["KnowledgeBase", "ChunkRecord", "DocumentRow", "validate_name", "kb_exists"]

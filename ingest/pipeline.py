@@ -1,0 +1,381 @@
+"""The ingestion pipeline: files in, visible chunks out, with the embedder never waiting.
+
+Stages run concurrently:
+  parse   -- loaders run in worker processes (pebble), each file under a time budget and a
+             memory cap, so a pathological file is killed alone and a parser crash costs one file;
+  split   -- on the calling thread, as parse results arrive;
+  embed   -- one thread batches chunks across documents (torch releases the GIL while it works);
+  commit  -- one thread writes vectors, then the catalogue and keyword rows in one transaction.
+Progress and cancellation are objects passed in, so the CLI and GUI show the same events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import queue
+import resource
+import threading
+import time
+from collections import deque
+from concurrent.futures import CancelledError as FutureCancelled
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from app.errors import KnowledgeBaseError
+from ingest.embedder import Embedder
+from ingest.errors import FileTimeout, FileTooLarge, IngestError
+from ingest.kb import KnowledgeBase
+from ingest.progress import CancelToken, FileEvent, NullProgress, Progress, ProgressSink
+from ingest.splitter import Splitter, document_id
+from ingest.types import Chunk, LoadedDocument
+
+log = logging.getLogger(__name__)
+
+MEMORY_CAP_BYTES = 6 * 1024**3  # per parser process; a zip bomb or a huge scan fails instead of swapping
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    chunk_size: int = 800
+    chunk_overlap: int = 120
+    max_file_mb: int = 200
+    file_timeout_s: float = 300
+    max_pages: int = 5000
+    ocr: bool = True
+    parse_workers: int = 1
+    force: bool = False  # re-index even unchanged files
+
+
+@dataclass
+class _Job:
+    path: str
+    size: int
+    mtime: float
+    content_hash: str
+    doc: LoadedDocument | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    parts: list[np.ndarray] = field(default_factory=list)
+    filled: int = 0
+
+
+def _crash_point(name: str) -> None:
+    # Lets the crash-safety tests kill the process at exact points of the commit protocol, where
+    # a timed SIGKILL would only land there by luck.  Inert unless the variable names this point.
+    if os.environ.get("LOCALKB_TEST_CRASH_AT") == name:
+        os._exit(137)
+
+
+def _limit_memory() -> None:
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))
+    except (ValueError, OSError):  # not permitted here: the time budget still applies
+        pass
+
+
+def _parse(path: str, ocr: bool, max_pages: int) -> LoadedDocument:
+    """Runs in a parser process."""
+    from ingest.loaders import LoadOptions, load_file
+
+    try:
+        return load_file(Path(path), LoadOptions(ocr=ocr, max_pages=max_pages))
+    except MemoryError:
+        raise IngestError("needs more memory than a single file is allowed (is it a decompression bomb?)") from None
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> tuple[list[Path], list[FileEvent]]:
+    """Files under the given paths, folders recursed; hidden entries and excluded trees skipped."""
+    excluded = [p.resolve() for p in exclude]
+    files: list[Path] = []
+    problems: list[FileEvent] = []
+    seen: set[Path] = set()
+
+    def is_excluded(p: Path) -> bool:
+        return any(p == e or e in p.parents for e in excluded)
+
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if not p.exists():
+            problems.append(FileEvent(str(p), "failed", "no such file or folder"))
+            continue
+        p = p.resolve()
+        if p.is_dir():
+            for root, dirs, names in os.walk(p):
+                root_path = Path(root)
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_excluded(root_path / d))
+                for name in sorted(names):
+                    f = root_path / name
+                    if name.startswith(".") or is_excluded(f) or f in seen or not f.is_file():
+                        continue
+                    seen.add(f)
+                    files.append(f)
+        elif p.is_file() and p not in seen and not is_excluded(p):
+            seen.add(p)
+            files.append(p)
+    return files, problems
+
+
+class IngestPipeline:
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder, options: IngestOptions,
+                 progress: ProgressSink | None = None, cancel: CancelToken | None = None,
+                 exclude: Sequence[Path] = ()) -> None:
+        self.kb = kb
+        self.embedder = embedder
+        self.options = options
+        self.sink = progress or NullProgress()
+        self.cancel = cancel or CancelToken()
+        self.exclude = exclude
+        self.splitter = Splitter(options.chunk_size, options.chunk_overlap)
+        self.events: list[FileEvent] = []
+        self._events_lock = threading.Lock()
+        self._files_total = 0
+        self._chunks_done = 0
+        self._chunks_total = 0
+        self._started = 0.0
+        self._work_done = 0  # files that needed parsing and have finished, for the ETA
+        self._work_total = 0
+        self.embed_seconds = 0.0
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def _event(self, event: FileEvent, work: bool = False) -> None:
+        with self._events_lock:
+            self.events.append(event)
+            if work:
+                self._work_done += 1
+            self._chunks_done += event.chunks if event.state == "ok" else 0
+        self.sink.file_event(event)
+        self._report()
+
+    def _report(self) -> None:
+        eta = None
+        if self._work_done and self._work_total:
+            elapsed = time.monotonic() - self._started
+            eta = elapsed / self._work_done * (self._work_total - self._work_done)
+        self.sink.progress(Progress(len(self.events), self._files_total, self._chunks_done, self._chunks_total, eta))
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self, paths: Iterable[Path | str]) -> list[FileEvent]:
+        self._started = time.monotonic()
+        self._check_embedder()
+        files, problems = expand_paths(paths, self.exclude)
+        self._files_total = len(files) + len(problems)
+        for ev in problems:
+            self._event(ev)
+        jobs = self._plan(files)
+        if jobs:
+            self._process(jobs)
+        return self.events
+
+    def _check_embedder(self) -> None:
+        used = self.kb.meta("embedder")
+        if used and used != self.embedder.name:
+            raise KnowledgeBaseError(
+                f"Knowledge base '{self.kb.name}' was indexed with the embedding model '{used}', not the current "
+                f"'{self.embedder.name}': re-index it (localkb ingest --reindex) or switch the embedder back."
+            )
+
+    def _plan(self, files: list[Path]) -> list[_Job]:
+        """Skip unchanged files; return the rest as jobs."""
+        jobs: list[_Job] = []
+        max_bytes = self.options.max_file_mb * 1024 * 1024
+        for f in files:
+            if self.cancel.cancelled:
+                break
+            path = str(f)
+            try:
+                st = f.stat()
+                row = self.kb.document(path)
+                unchanged_stat = row is not None and row.status == "indexed" and row.size == st.st_size and row.mtime == st.st_mtime
+                if unchanged_stat and not self.options.force:
+                    self._event(FileEvent(path, "skipped", "unchanged", row.chunks, row.pages))
+                    continue
+                if st.st_size > max_bytes:
+                    raise FileTooLarge(f"file is {st.st_size / 1024**2:.0f} MB, over the {self.options.max_file_mb} MB limit (settings: ingest.max_file_mb)")
+                digest = file_hash(f)
+                if row is not None and row.doc_id and row.content_hash == digest and not self.options.force:
+                    self.kb.touch(path, st.st_mtime)
+                    self._event(FileEvent(path, "skipped", "unchanged", row.chunks, row.pages))
+                    continue
+            except IngestError as exc:
+                self.kb.mark_failed(path, str(exc), f.suffix.lower().lstrip("."))
+                self._event(FileEvent(path, "failed", str(exc)))
+                continue
+            except OSError as exc:
+                reason = f"cannot read: {exc.strerror or exc}"
+                self.kb.mark_failed(path, reason, f.suffix.lower().lstrip("."))
+                self._event(FileEvent(path, "failed", reason))
+                continue
+            self.kb.mark_pending(path, st.st_size, st.st_mtime)
+            jobs.append(_Job(path, st.st_size, st.st_mtime, digest))
+        self._work_total = len(jobs)
+        return jobs
+
+    def _process(self, jobs: list[_Job]) -> None:
+        from pebble import ProcessPool
+
+        embed_q: queue.Queue[_Job | None] = queue.Queue()
+        commit_q: queue.Queue[_Job | None] = queue.Queue(maxsize=64)
+        errors: list[BaseException] = []
+        embedder_thread = threading.Thread(target=self._embed_loop, args=(embed_q, commit_q, errors), name="embed", daemon=True)
+        writer_thread = threading.Thread(target=self._commit_loop, args=(commit_q, errors), name="commit", daemon=True)
+        embedder_thread.start()
+        writer_thread.start()
+        ctx = multiprocessing.get_context("spawn")  # fork would copy torch's and Chroma's threads' locks
+        workers = max(1, min(self.options.parse_workers, len(jobs)))
+        pool = ProcessPool(max_workers=workers, initializer=_limit_memory, context=ctx)
+        try:
+            futures = {
+                pool.schedule(_parse, args=(job.path, self.options.ocr, self.options.max_pages),
+                              timeout=self.options.file_timeout_s): job
+                for job in jobs
+            }
+            remaining = set(futures)
+            while remaining and not (self.cancel.cancelled or errors):
+                # Poll so a cancel is honoured within a fraction of a second, even mid-file.
+                finished, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._collect(futures[future], future, embed_q)
+        finally:
+            pool.stop() if self.cancel.cancelled or errors else pool.close()
+            embed_q.put(None)
+            embedder_thread.join()
+            writer_thread.join()
+            pool.join()
+        if errors:
+            raise errors[0]
+        if self.cancel.cancelled:
+            for job in jobs:
+                row = self.kb.document(job.path)
+                if row is None or row.status != "pending":
+                    continue
+                if row.doc_id:  # the previous version was never taken down: it is still indexed
+                    self.kb.touch(job.path, row.mtime or 0.0)
+                else:
+                    self.kb.mark_failed(job.path, "cancelled before it was indexed; add it again", "")
+            self.cancel.check()
+
+    def _collect(self, job: _Job, future, embed_q: queue.Queue) -> None:
+        """Split a parsed file and queue it for embedding, or record why it failed."""
+        from pebble import ProcessExpired
+
+        try:
+            job.doc = future.result()
+            job.chunks = self.splitter.split(job.doc, job.path, document_id(job.path, job.content_hash))
+            if not job.chunks:
+                raise IngestError("no text found (empty file, or a scan and OCR is off)")
+        except FutureTimeout:
+            self._fail(job, str(FileTimeout(f"reading took longer than {self.options.file_timeout_s:.0f} s (settings: ingest.file_timeout_s)")))
+            return
+        except ProcessExpired as exc:
+            self._fail(job, f"the reader crashed on this file (exit code {exc.exitcode}); it may be damaged")
+            return
+        except IngestError as exc:
+            self._fail(job, str(exc))
+            return
+        except FutureCancelled:
+            return
+        except Exception as exc:  # a loader bug must cost one file, not the batch
+            log.exception("unexpected error reading %s", job.path)
+            self._fail(job, f"unexpected error: {type(exc).__name__}: {exc}")
+            return
+        with self._events_lock:
+            self._chunks_total += len(job.chunks)
+        embed_q.put(job)
+
+    def _fail(self, job: _Job, reason: str) -> None:
+        self.kb.mark_failed(job.path, reason, Path(job.path).suffix.lower().lstrip("."))
+        self._event(FileEvent(job.path, "failed", reason), work=True)
+
+    def _embed_loop(self, embed_q: queue.Queue, commit_q: queue.Queue, errors: list) -> None:
+        """Batch chunks across documents so small files still fill the embedder's batches."""
+        batch_size = self.embedder.batch_size
+        pending: deque[_Job] = deque()  # jobs with chunks not yet embedded, oldest first
+        done = False
+        try:
+            while True:
+                if not done:
+                    # Block for work only when nothing is buffered; otherwise take what is there.
+                    try:
+                        item = embed_q.get(block=not pending)
+                        while True:
+                            if item is None:
+                                done = True
+                                break
+                            pending.append(item)
+                            if sum(len(j.chunks) - j.filled for j in pending) >= batch_size:
+                                break
+                            item = embed_q.get_nowait()
+                    except queue.Empty:
+                        pass
+                if not pending:
+                    if done:
+                        return
+                    continue
+                if self.cancel.cancelled:
+                    return
+                texts: list[str] = []
+                takes: list[tuple[_Job, int]] = []
+                for job in pending:
+                    n = min(len(job.chunks) - job.filled, batch_size - len(texts))
+                    if n <= 0:
+                        break
+                    texts.extend(c.text for c in job.chunks[job.filled : job.filled + n])
+                    takes.append((job, n))
+                t0 = time.perf_counter()
+                vectors = self.embedder.embed_documents(texts)
+                self.embed_seconds += time.perf_counter() - t0
+                pos = 0
+                for job, n in takes:
+                    job.parts.append(vectors[pos : pos + n])
+                    job.filled += n
+                    pos += n
+                # Batches are filled oldest job first, so finished jobs are always at the front.
+                while pending and pending[0].filled == len(pending[0].chunks):
+                    job = pending.popleft()
+                    job.vectors = np.vstack(job.parts)
+                    job.parts = []
+                    commit_q.put(job)
+        except BaseException as exc:  # surface in the caller; the pipeline stops
+            errors.append(exc)
+            self.cancel.cancel()
+        finally:
+            commit_q.put(None)
+
+    def _commit_loop(self, commit_q: queue.Queue, errors: list) -> None:
+        while True:
+            job = commit_q.get()
+            if job is None:
+                return
+            if errors:
+                continue
+            try:
+                if self.kb.meta("embedder") is None:
+                    self.kb.set_meta("embedder", self.embedder.name)
+                    self.kb.set_meta("dimension", str(job.vectors.shape[1]))
+                _crash_point("before_commit")
+                self.kb.commit_document(job.path, job.chunks[0].doc_id, job.content_hash, job.size, job.mtime,
+                                        job.doc, job.chunks, job.vectors)
+                _crash_point("after_commit")
+                warning = "; ".join(job.doc.warnings)
+                self._event(FileEvent(job.path, "ok", warning, len(job.chunks), job.doc.pages), work=True)
+            except BaseException as exc:
+                errors.append(exc)
+                self.cancel.cancel()
