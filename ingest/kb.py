@@ -325,12 +325,34 @@ class KnowledgeBase:
         return docs, self.chunk_count()
 
 
+    def consistency_problems(self) -> list[str]:
+        """Ways the catalogue, keyword index and vector store disagree; empty when they agree."""
+        problems = []
+        with self._lock:
+            conn = self._conn
+            for path, doc_id, n in conn.execute("SELECT path, doc_id, chunks FROM documents WHERE doc_id IS NOT NULL"):
+                have = conn.execute("SELECT COUNT(*) FROM chunks WHERE doc_id = ?", (doc_id,)).fetchone()[0]
+                if have != n:
+                    problems.append(f"{path}: catalogue says {n} chunks, chunk table has {have}")
+            orphans = conn.execute("SELECT COUNT(*) FROM chunks WHERE doc_id NOT IN "
+                                   "(SELECT doc_id FROM documents WHERE doc_id IS NOT NULL)").fetchone()[0]
+            if orphans:
+                problems.append(f"{orphans} chunks belong to no visible document")
+            chunk_rowids = {r[0] for r in conn.execute("SELECT rowid FROM chunks")}
+            fts_rowids = {r[0] for r in conn.execute("SELECT rowid FROM chunks_fts")}
+            if chunk_rowids != fts_rowids:
+                problems.append(f"keyword index has {len(fts_rowids - chunk_rowids)} extra and "
+                                f"{len(chunk_rowids - fts_rowids)} missing rows")
+            chunk_ids = {r[0] for r in conn.execute("SELECT id FROM chunks")}
+        vector_ids = self.store.all_ids()
+        if vector_ids != chunk_ids:
+            problems.append(f"vector store has {len(vector_ids - chunk_ids)} extra and "
+                            f"{len(chunk_ids - vector_ids)} missing vectors")
+        return problems
+
+
 def kb_exists(root: Path) -> bool:
     return (root / "catalog.sqlite3").exists()
-
-
-def dir_size(root: Path) -> int:
-    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) if root.exists() else 0
 
 
 __all__ = ["KnowledgeBase", "ChunkRecord", "DocumentRow", "validate_name", "kb_exists"]

@@ -61,6 +61,6 @@ class VectorStore:
         with self._lock:
             return self._collection.count()
 
-    def ids_of(self, doc_id: str) -> list[str]:
+    def all_ids(self) -> set[str]:
         with self._lock:
-            return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+            return set(self._collection.get(include=[])["ids"])

@@ -68,9 +68,11 @@ class IngestReport:
 
 
 class LibraryService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        """`embedder` pins one model for the service's life (tests share a loaded one)."""
         self.settings = settings
         self._kbs: dict[str, KnowledgeBase] = {}
+        self._pinned = embedder
         self._embedder: Embedder | None = None
         self._embedder_key: tuple | None = None
         self._lock = threading.RLock()
@@ -78,6 +80,8 @@ class LibraryService:
     # -- shared resources --------------------------------------------------------------------
 
     def embedder(self) -> Embedder:
+        if self._pinned is not None:
+            return self._pinned
         s = self.settings.embedding
         key = (s.embedder_path, s.embedder_languages, s.batch_size)
         with self._lock:
