@@ -1,0 +1,90 @@
+"""The knowledge base's commit protocol: atomic visibility, replacement, removal, garbage collection."""
+
+import numpy as np
+import pytest
+
+from app.errors import KnowledgeBaseError
+from ingest.kb import KnowledgeBase, validate_name
+from ingest.splitter import Splitter, document_id
+from ingest.types import LoadedDocument, Section
+
+
+def _version(path, content_hash, text, embedder):
+    doc = LoadedDocument("txt", [Section(text, page=1)])
+    chunks = Splitter(200, 20).split(doc, path, document_id(path, content_hash))
+    return doc, chunks, embedder.embed_documents([c.text for c in chunks])
+
+
+def _commit(kb, path, h, text, embedder):
+    doc, chunks, vecs = _version(path, h, text, embedder)
+    kb.commit_document(path, chunks[0].doc_id, h, len(text), 1.0, doc, chunks, vecs)
+    return chunks
+
+
+def test_replacing_a_document_removes_old_chunks_everywhere(tmp_path, embedder):
+    kb = KnowledgeBase(tmp_path / "kb")
+    old = _commit(kb, "/f.txt", "h1", "Zebras graze on the savanna near the river.", embedder)
+    new = _commit(kb, "/f.txt", "h2", "Penguins swim in the cold southern ocean.", embedder)
+    assert old[0].id != new[0].id
+    assert [c for c, _ in kb.keyword_search("zebras savanna", 10)] == []
+    assert kb.keyword_search("penguins", 10)[0][0] == new[0].id
+    dense = kb.dense_search(embedder.embed_query("zebras grazing"), 10)
+    assert {c for c, _ in dense} == {c.id for c in new}
+    assert kb.consistency_problems() == []
+    assert kb.document("/f.txt").chunks == len(new)
+
+
+def test_removed_document_is_never_retrieved_again(tmp_path, embedder):
+    kb = KnowledgeBase(tmp_path / "kb")
+    _commit(kb, "/a.txt", "h", "The reactor coolant pump failed on Tuesday.", embedder)
+    _commit(kb, "/b.txt", "h", "Lunch is served at noon in the cafeteria.", embedder)
+    assert kb.remove_document("/a.txt")
+    assert all(kb.chunks([c])[c].path == "/b.txt" for c, _ in kb.dense_search(embedder.embed_query("reactor pump"), 10))
+    assert kb.keyword_search("reactor coolant", 10) == []
+    assert kb.consistency_problems() == []
+    kb.close()
+    reopened = KnowledgeBase(tmp_path / "kb")
+    assert reopened.keyword_search("reactor", 10) == []
+    assert reopened.store.count() == reopened.chunk_count()
+
+
+def test_vectors_written_without_their_commit_are_invisible_then_collected(tmp_path, embedder):
+    kb = KnowledgeBase(tmp_path / "kb")
+    doc, chunks, vecs = _version("/c.txt", "h", "Quarterly revenue grew by nine percent.", embedder)
+    # What a crash between the vector write and the catalogue commit leaves behind:
+    kb._conn.execute("INSERT INTO vector_gc VALUES (?)", (chunks[0].doc_id,))
+    kb.store.add([c.id for c in chunks], vecs, chunks[0].doc_id)
+    assert kb.dense_search(embedder.embed_query("revenue growth"), 5) == []
+    kb.close()
+    reopened = KnowledgeBase(tmp_path / "kb")
+    assert reopened.store.count() == 0
+    assert reopened.consistency_problems() == []
+
+
+def test_page_text_and_neighbours(tmp_path, embedder):
+    kb = KnowledgeBase(tmp_path / "kb")
+    text = "Sentence number one is here. " * 30
+    chunks = _commit(kb, "/n.txt", "h", text, embedder)
+    assert kb.page_text("/n.txt", 1) == text
+    mid = chunks[len(chunks) // 2]
+    around = kb.neighbours(mid.id)
+    assert [c.seq for c in around] == [mid.seq - 1, mid.seq, mid.seq + 1]
+    with pytest.raises(KnowledgeBaseError):
+        kb.page_text("/missing.txt", 1)
+
+
+@pytest.mark.parametrize("bad", ["", "../etc", "a/b", ".hidden", "x" * 65])
+def test_kb_names_are_validated(bad):
+    with pytest.raises(KnowledgeBaseError):
+        validate_name(bad)
+
+
+def test_writer_lock_refuses_a_second_writer(tmp_path):
+    kb = KnowledgeBase(tmp_path / "kb")
+    other = KnowledgeBase(tmp_path / "kb")
+    with kb.writer():
+        with pytest.raises(KnowledgeBaseError, match="being changed"):
+            with other.writer():
+                pass
+    with other.writer():
+        pass
