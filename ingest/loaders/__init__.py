@@ -1,0 +1,129 @@
+"""Document loaders: turn one file on disk into a `LoadedDocument`.
+
+`load_file` is the only entry point the pipeline uses.  It picks a loader from one suffix table,
+runs it, and turns anything a parsing library throws into an `IngestError` whose message is a
+one-line reason a user can act on.  The pipeline runs it in a worker process with a time and
+memory budget, so loaders are plain top-level functions that return plain data, and every heavy
+library is imported inside the function that needs it (importing this package stays cheap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import CorruptFile, EmptyDocument, FileTooLarge, IngestError, UnsupportedFileType
+from ingest.types import LoadedDocument
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How much work a loader may do on one file."""
+
+    ocr: bool = True  # OCR images and PDF pages that have no text layer
+    max_pages: int = 5000  # pages/slides/sheets beyond this are not read; a warning says so
+
+
+Loader = Callable[[Path, LoadOptions], LoadedDocument]
+
+# suffix -> "module:function"; resolved on use so that importing this package loads no parser.
+_LOADERS: dict[str, str] = {
+    ".pdf": "pdf:load_pdf",
+    ".docx": "office:load_docx",
+    ".pptx": "office:load_pptx",
+    ".xlsx": "office:load_xlsx",
+    ".xlsm": "office:load_xlsx",
+    ".csv": "office:load_csv",
+    ".tsv": "office:load_csv",
+    ".txt": "text:load_text",
+    ".text": "text:load_text",
+    ".log": "text:load_text",
+    ".rst": "text:load_text",
+    ".org": "text:load_text",
+    ".json": "text:load_text",
+    ".ndjson": "text:load_text",
+    ".jsonl": "text:load_text",
+    ".xml": "text:load_text",
+    ".yaml": "text:load_text",
+    ".yml": "text:load_text",
+    ".toml": "text:load_text",
+    ".ini": "text:load_text",
+    ".md": "text:load_markdown",
+    ".markdown": "text:load_markdown",
+    ".html": "html:load_html",
+    ".htm": "html:load_html",
+    ".xhtml": "html:load_html",
+    ".epub": "html:load_epub",
+    ".eml": "email:load_eml",
+    ".png": "ocr:load_image",
+    ".jpg": "ocr:load_image",
+    ".jpeg": "ocr:load_image",
+    ".bmp": "ocr:load_image",
+    ".tif": "ocr:load_image",
+    ".tiff": "ocr:load_image",
+    ".webp": "ocr:load_image",
+}
+
+# Formats people often have but that no reliable pure-Python reader covers: say what to do instead.
+_UNSUPPORTED: dict[str, str] = {
+    ".doc": "legacy .doc format is not supported: save it as .docx and add it again",
+    ".ppt": "legacy .ppt format is not supported: save it as .pptx and add it again",
+    ".xls": "legacy .xls format is not supported: save it as .xlsx and add it again",
+    ".odt": "OpenDocument .odt is not supported: save it as .docx and add it again",
+    ".ods": "OpenDocument .ods is not supported: save it as .xlsx and add it again",
+    ".odp": "OpenDocument .odp is not supported: save it as .pptx and add it again",
+    ".rtf": "RTF is not supported: save it as .docx and add it again",
+    ".msg": "Outlook .msg files are not supported: save the message as .eml and add it again",
+    ".heic": "HEIC images are not supported: save it as JPEG or PNG and add it again",
+    ".zip": "zip archives are not read: unpack it and add the folder",
+}
+
+_FILE_TYPE_NAMES = {".htm": "HTML", ".xhtml": "HTML", ".jpeg": "JPEG", ".tif": "TIFF", ".yml": "YAML"}
+
+
+def supported_suffixes() -> frozenset[str]:
+    """Lower-case suffixes (with the dot) that `load_file` reads."""
+    return frozenset(_LOADERS)
+
+
+def _resolve(spec: str) -> Loader:
+    import importlib
+
+    module, function = spec.split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    text = message[0].strip() if message else ""
+    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
+
+
+def load_file(path: Path, options: LoadOptions = LoadOptions()) -> LoadedDocument:
+    """Read `path` into sections of text; raises `IngestError` subclasses only."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in _UNSUPPORTED:
+        raise UnsupportedFileType(_UNSUPPORTED[suffix])
+    spec = _LOADERS.get(suffix)
+    if spec is None:
+        raise UnsupportedFileType(f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)")
+    kind = _FILE_TYPE_NAMES.get(suffix, suffix[1:].upper())
+    try:
+        if not path.is_file():
+            raise CorruptFile(f"cannot read {kind}: the file does not exist or is not a regular file")
+        document = _resolve(spec)(path, options)
+    except IngestError:
+        raise
+    except MemoryError:
+        raise FileTooLarge(f"{kind} file needs more memory than is available: split it into smaller files") from None
+    except PermissionError:
+        raise CorruptFile(f"cannot read {kind}: permission denied") from None
+    except RecursionError:
+        raise CorruptFile(f"corrupt {kind}: structure is nested too deeply") from None
+    except Exception as exc:  # a parsing library failed: keep the reason, drop the traceback
+        raise CorruptFile(f"corrupt {kind}: {_first_line(exc)}") from None
+    if document.text_chars == 0:
+        raise EmptyDocument("no text found (empty file, or a scan and OCR is off)")
+    return document

@@ -1,0 +1,338 @@
+"""Office Open XML documents (docx, pptx, xlsx) and delimited text tables (csv, tsv).
+
+Tables become one line per row.  When the first row looks like a header, every later row carries
+the header names ("Region: North; Sales: 120"), so a chunk cut out of the middle of a table still
+says what its numbers mean; otherwise cells are joined with " | ".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.loaders.archive import check_zip
+from ingest.loaders.text import clean_text, decode_bytes, sections_from_headings
+from ingest.types import LoadedDocument, Section
+
+if TYPE_CHECKING:
+    from ingest.loaders import LoadOptions
+
+MAX_TABLE_ROWS = 100_000  # per sheet / csv file; beyond this rows are dropped with a warning
+MAX_TABLE_COLUMNS = 512
+ROWS_PER_SECTION = 500  # csv rows per Section, so one section never holds a whole database dump
+
+_NUMBER = re.compile(r"^[\s$€£¥%+\-.,()\d]*$")
+
+
+# ---------------------------------------------------------------- tables
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet/csv cell as the text a person would read."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return " ".join(str(value).split())
+
+
+def looks_like_header(row: list[str]) -> bool:
+    """A header row: mostly filled, distinct names, none of them a plain number."""
+    names = [c for c in row if c]
+    if len(names) < max(1, (len(row) + 1) // 2) or len(set(names)) != len(names):
+        return False
+    return not any(_NUMBER.match(c) for c in names) and all(len(c) <= 80 for c in names)
+
+
+def format_row(row: list[str], header: list[str] | None) -> str:
+    if header is None:
+        return " | ".join(row).strip(" |")
+    parts = []
+    for i, value in enumerate(row):
+        if not value:
+            continue
+        name = header[i] if i < len(header) else ""
+        parts.append(f"{name}: {value}" if name else value)
+    return "; ".join(parts)
+
+
+def table_lines(rows: Iterable[list[str]]) -> Iterator[str]:
+    """Text lines for a table, with header names carried into rows when there is a header.
+
+    The header is the first row about as wide as the table; narrower rows above it (a sheet
+    title, a note) are kept as plain lines instead of becoming column names.
+    """
+    pending: list[list[str]] = []
+    header: list[str] | None = None
+    decided = False
+    for row in rows:
+        while row and not row[-1]:
+            row = row[:-1]
+        if not any(row):
+            continue
+        if decided:
+            yield format_row(row, header)
+            continue
+        pending.append(row)
+        if len(pending) < 10:
+            continue
+        decided = True
+        header, lines = _split_header(pending)
+        yield from lines
+    if not decided:
+        _, lines = _split_header(pending)
+        yield from lines
+
+
+def _split_header(rows: list[list[str]]) -> tuple[list[str] | None, list[str]]:
+    width = max((sum(1 for c in r if c) for r in rows), default=0)
+    lines: list[str] = []
+    for i, row in enumerate(rows):
+        if 2 * sum(1 for c in row if c) >= width:
+            if looks_like_header(row) and i + 1 < len(rows):
+                header = row
+                lines.append(format_row(row, None))
+                lines.extend(format_row(r, header) for r in rows[i + 1 :])
+                return header, lines
+            break
+        lines.append(format_row(row, None))
+    return None, lines + [format_row(r, None) for r in rows[len(lines) :]]
+
+
+# ---------------------------------------------------------------- docx
+
+_HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
+
+
+def _docx_heading_level(paragraph: Any, styles: Any, cache: dict[str | None, int | None]) -> int | None:
+    """Heading level from the style name (Title, Heading N) or the outline level, else None."""
+    from docx.oxml.ns import qn
+
+    p_pr = paragraph._p.pPr
+    if p_pr is not None:
+        outline = p_pr.find(qn("w:outlineLvl"))
+        if outline is not None:
+            value = int(outline.get(qn("w:val"), "9"))
+            return value + 1 if value < 9 else None
+    style_id = paragraph._p.style
+    if style_id in cache:
+        return cache[style_id]
+    level: int | None = None
+    # Looking a style up by id is an XPath search; a long document repeats a handful of styles, so
+    # the answer is cached per style id (handbook-872p.docx has ~20k paragraphs).
+    style = styles.element.get_by_id(style_id) if style_id else None
+    seen = 0
+    while style is not None and level is None and seen < 10:
+        name = style.name_val or ""
+        match = _HEADING_STYLE.match(name)
+        if match:
+            level = int(match.group(1))
+        elif name.lower() == "title":
+            level = 1
+        else:
+            outline = style.find(f"{qn('w:pPr')}/{qn('w:outlineLvl')}")
+            if outline is not None and int(outline.get(qn("w:val"), "9")) < 9:
+                level = int(outline.get(qn("w:val"))) + 1
+        based_on = style.basedOn_val
+        style = styles.element.get_by_id(based_on) if based_on else None
+        seen += 1
+    cache[style_id] = level
+    return level
+
+
+def _docx_paragraph_text(paragraph: Any) -> str:
+    from docx.oxml.ns import qn
+
+    text = paragraph.text
+    # Text boxes (drawing shapes) live inside runs and python-docx's paragraph.text skips them.
+    boxes = paragraph._p.findall(f".//{qn('w:txbxContent')}")
+    for box in boxes:
+        for p in box.iter(qn("w:p")):
+            inner = "".join(t.text or "" for t in p.iter(qn("w:t")))
+            if inner.strip():
+                text += "\n" + inner
+    return text
+
+
+def _docx_table_rows(table: Any) -> Iterator[list[str]]:
+    for row in table.rows:
+        cells: list[str] = []
+        last = None
+        for cell in row.cells:
+            # A merged cell is returned once per grid column it spans; keep it once.
+            if cell._tc is last:
+                continue
+            last = cell._tc
+            cells.append(" ".join(cell.text.split()))
+        yield cells
+
+
+def load_docx(path: Path, options: LoadOptions) -> LoadedDocument:
+    """Word document: paragraphs and tables in order, one Section per heading block."""
+    check_zip(path, "docx")
+    import docx
+    from docx.table import Table
+
+    document = docx.Document(str(path))
+    styles = document.styles
+    cache: dict[str | None, int | None] = {}
+    lines: list[tuple[int, str] | str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            lines.extend(table_lines(_docx_table_rows(block)))
+            lines.append("")
+            continue
+        text = _docx_paragraph_text(block)
+        level = _docx_heading_level(block, styles, cache) if text.strip() else None
+        lines.append((level, " ".join(text.split())) if level else text)
+    sections = sections_from_headings(lines)
+
+    # Page headers/footers repeat on every page; keep each distinct one once, at the end.
+    seen: dict[str, None] = {}
+    for section in document.sections:
+        for part in (section.header, section.first_page_header, section.even_page_header,
+                     section.footer, section.first_page_footer, section.even_page_footer):
+            try:
+                if part.is_linked_to_previous:
+                    continue
+                text = clean_text("\n".join(p.text for p in part.paragraphs))
+            except Exception:  # a damaged header part must not lose the body text
+                continue
+            if text:
+                seen.setdefault(text, None)
+    if seen:
+        sections.append(Section(text="\n".join(seen), label="headers and footers"))
+    title = (document.core_properties.title or "").strip()
+    return LoadedDocument(file_type="docx", sections=sections, title=title)
+
+
+# ---------------------------------------------------------------- pptx
+
+
+def _pptx_shape_lines(shapes: Iterable[Any]) -> Iterator[str]:
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    for shape in shapes:
+        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+            yield from _pptx_shape_lines(shape.shapes)
+        elif getattr(shape, "has_table", False) and shape.has_table:
+            rows = ([" ".join(c.text.split()) for c in row.cells] for row in shape.table.rows)
+            yield from table_lines(rows)
+        elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+            text = shape.text_frame.text
+            if text.strip():
+                yield text
+
+
+def load_pptx(path: Path, options: LoadOptions) -> LoadedDocument:
+    """PowerPoint: one Section per slide (text of every shape, tables, groups, notes)."""
+    check_zip(path, "pptx")
+    from pptx import Presentation
+
+    presentation = Presentation(str(path))
+    slides = list(presentation.slides)
+    warnings: list[str] = []
+    if len(slides) > options.max_pages:
+        warnings.append(f"only the first {options.max_pages} of {len(slides)} slides were read")
+    sections = []
+    for number, slide in enumerate(slides[: options.max_pages], start=1):
+        title_shape = slide.shapes.title
+        title = " ".join(title_shape.text_frame.text.split()) if title_shape is not None and title_shape.has_text_frame else ""
+        lines = list(_pptx_shape_lines(slide.shapes))
+        if slide.has_notes_slide:
+            notes = slide.notes_slide.notes_text_frame
+            if notes is not None and notes.text.strip():
+                lines += ["", "Notes:", notes.text]
+        text = clean_text("\n".join(lines).replace("\x0b", "\n"))
+        if text:
+            sections.append(Section(text=text, page=number, heading_path=(title,) if title else ()))
+    title = (presentation.core_properties.title or "").strip()
+    return LoadedDocument(file_type="pptx", sections=sections, pages=len(slides), title=title, warnings=warnings)
+
+
+# ---------------------------------------------------------------- xlsx
+
+
+def load_xlsx(path: Path, options: LoadOptions) -> LoadedDocument:
+    """Excel workbook: one Section per sheet, rows with header names carried in."""
+    check_zip(path, "xlsx")
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    warnings: list[str] = []
+    sections = []
+    try:
+        sheets = workbook.worksheets
+        if len(sheets) > options.max_pages:
+            warnings.append(f"only the first {options.max_pages} of {len(sheets)} sheets were read")
+        for number, sheet in enumerate(sheets[: options.max_pages], start=1):
+            if not hasattr(sheet, "iter_rows"):  # chart sheets hold no cells
+                continue
+            rows = []
+            for count, row in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_TABLE_COLUMNS)):
+                if count >= MAX_TABLE_ROWS:
+                    warnings.append(f"sheet {sheet.title!r}: only the first {MAX_TABLE_ROWS} rows were read")
+                    break
+                rows.append([cell_text(v) for v in row])
+            text = clean_text("\n".join(table_lines(rows)))
+            if text:
+                sections.append(Section(text=text, page=number, label=sheet.title, heading_path=(sheet.title,)))
+        title = (workbook.properties.title or "").strip() if workbook.properties else ""
+        return LoadedDocument(file_type="xlsx", sections=sections, pages=len(sheets), title=title, warnings=warnings)
+    finally:
+        workbook.close()  # read-only workbooks keep the zip open until closed
+
+
+# ---------------------------------------------------------------- csv / tsv
+
+
+def _dialect(sample: str, suffix: str) -> type[csv.Dialect] | csv.Dialect:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        pass
+    # The sniffer gives up on ragged or single-column files; count candidates on the first lines.
+    head = sample.split("\n", 20)[:20]
+    default = "\t" if suffix == ".tsv" else ","
+    counts = {d: sum(line.count(d) for line in head) for d in (",", ";", "\t")}
+    delimiter = max(counts, key=lambda d: (counts[d], d == default))
+    if counts[delimiter] == 0:
+        delimiter = default
+
+    class Dialect(csv.excel):
+        pass
+
+    Dialect.delimiter = delimiter
+    return Dialect
+
+
+def load_csv(path: Path, options: LoadOptions) -> LoadedDocument:
+    """CSV/TSV: header-carrying rows, split into sections of ROWS_PER_SECTION rows."""
+    import io
+
+    text = decode_bytes(path.read_bytes()).replace("\x00", "")
+    suffix = path.suffix.lower()
+    dialect = _dialect(text[:64 * 1024], suffix)
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    warnings: list[str] = []
+    rows = []
+    for count, row in enumerate(reader):
+        if count >= MAX_TABLE_ROWS:
+            warnings.append(f"only the first {MAX_TABLE_ROWS} rows were read")
+            break
+        rows.append([" ".join(c.split()) for c in row[:MAX_TABLE_COLUMNS]])
+    lines = list(table_lines(rows))
+    sections = []
+    for start in range(0, len(lines), ROWS_PER_SECTION):
+        part = lines[start : start + ROWS_PER_SECTION]
+        label = f"rows {start + 1}-{start + len(part)}"
+        sections.append(Section(text=clean_text("\n".join(part)), label=label))
+    return LoadedDocument(file_type=suffix.lstrip("."), sections=sections, warnings=warnings)
