@@ -245,7 +245,11 @@ def load_pptx(path: Path, options: LoadOptions) -> LoadedDocument:
     sections = []
     for number, slide in enumerate(slides[: options.max_pages], start=1):
         title_shape = slide.shapes.title
-        title = " ".join(title_shape.text_frame.text.split()) if title_shape is not None and title_shape.has_text_frame else ""
+        title = ""
+        if title_shape is not None and title_shape.has_text_frame:
+            # Some decks misuse the title placeholder for a whole text block: keep its first line.
+            first = next((line for line in title_shape.text_frame.text.splitlines() if line.strip()), "")
+            title = " ".join(first.split())[:120]
         lines = list(_pptx_shape_lines(slide.shapes))
         if slide.has_notes_slide:
             notes = slide.notes_slide.notes_text_frame
