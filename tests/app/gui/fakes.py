@@ -1,0 +1,218 @@
+"""Small fakes with the exact API of LibraryService and ChatService, for GUI tests without models.
+
+The dataclasses copy the fields of app.services.library / app.services.chat so the GUI is tested
+against the same shapes the real services return.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from app.errors import KnowledgeBaseError
+from ingest.progress import CancelToken, FileEvent, NullProgress, Progress
+
+SUPPORTED = {".md", ".txt", ".pdf", ".docx"}
+
+
+@dataclass(frozen=True)
+class KBInfo:
+    name: str
+    documents: int
+    chunks: int
+    embedder: str
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    path: str
+    status: str
+    reason: str
+    file_type: str
+    pages: int | None
+    chunks: int
+    updated: float
+
+
+@dataclass
+class IngestReport:
+    events: list[FileEvent]
+    chunks_added: int
+    seconds: float
+
+    @property
+    def ok(self) -> int:
+        return sum(e.state == "ok" for e in self.events)
+
+    @property
+    def skipped(self) -> int:
+        return sum(e.state == "skipped" for e in self.events)
+
+    @property
+    def failed(self) -> int:
+        return sum(e.state == "failed" for e in self.events)
+
+
+@dataclass(frozen=True)
+class Source:
+    n: int
+    kb: str
+    path: str
+    page: int | None
+    heading_path: tuple
+    snippet: str
+    text: str
+    score: float
+    start: int
+    end: int
+
+
+@dataclass
+class Answer:
+    text: str
+    sources: list[Source]
+    not_found: bool = False
+    from_model_knowledge: bool = False
+    cut_passages: int = 0
+    timings: dict = field(default_factory=dict)
+
+
+def _files(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file())
+        else:
+            out.append(p)
+    return out
+
+
+class FakeLibrary:
+    def __init__(self, settings=None, file_delay_s: float = 0.0) -> None:
+        self.kbs: dict[str, dict[str, DocumentInfo]] = {}
+        self.file_delay_s = file_delay_s
+        self.closed = False
+        self.thread_ids: set[int] = set()
+
+    def list_kbs(self) -> list[KBInfo]:
+        self.thread_ids.add(threading.get_ident())
+        return [KBInfo(name, len(docs), sum(d.chunks for d in docs.values()), "all-MiniLM-L6-v2")
+                for name, docs in sorted(self.kbs.items())]
+
+    def create_kb(self, name: str) -> None:
+        if name in self.kbs:
+            raise KnowledgeBaseError(f"A knowledge base named '{name}' already exists.")
+        self.kbs[name] = {}
+
+    def rename_kb(self, old: str, new: str) -> None:
+        self.kbs[new] = self.kbs.pop(old)
+
+    def delete_kb(self, name: str) -> None:
+        del self.kbs[name]
+
+    def documents(self, kb: str) -> list[DocumentInfo]:
+        return sorted(self.kbs.get(kb, {}).values(), key=lambda d: d.path)
+
+    def ingest(self, paths, kb="default", progress=None, cancel: CancelToken | None = None) -> IngestReport:
+        progress = progress or NullProgress()
+        start = time.monotonic()
+        docs = self.kbs.setdefault(kb, {})
+        files = _files(list(paths))
+        events, chunks_done = [], 0
+        for i, f in enumerate(files):
+            if cancel:
+                cancel.check()
+            progress.file_event(FileEvent(str(f), "started"))
+            if self.file_delay_s:
+                (cancel._event if cancel else threading.Event()).wait(self.file_delay_s)
+                if cancel:
+                    cancel.check()
+            if f.suffix.lower() not in SUPPORTED:
+                event = FileEvent(str(f), "failed", f"unsupported file type '{f.suffix}'")
+                docs[str(f)] = DocumentInfo(str(f), "failed", event.reason, f.suffix[1:], None, 0, time.time())
+            else:
+                n = max(1, os.path.getsize(f) // 800)
+                pages = 1 if f.suffix == ".pdf" else None
+                event = FileEvent(str(f), "ok", chunks=n, pages=pages)
+                docs[str(f)] = DocumentInfo(str(f), "indexed", "", f.suffix[1:], pages, n, time.time())
+                chunks_done += n
+            events.append(event)
+            progress.file_event(event)
+            progress.progress(Progress(i + 1, len(files), chunks_done, chunks_done, 0.5 * (len(files) - i - 1)))
+        return IngestReport(events, chunks_done, time.monotonic() - start)
+
+    def reindex(self, kb, paths, progress=None, cancel=None) -> IngestReport:
+        return self.ingest(paths, kb, progress, cancel)
+
+    def remove(self, kb: str, paths) -> list[FileEvent]:
+        return [FileEvent(p, "removed") for p in paths if self.kbs[kb].pop(p, None)]
+
+    def page_text(self, kb: str, path: str, page: int | None) -> str:
+        return Path(path).read_text(encoding="utf-8")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeChat:
+    """Answers by citing the first document of the first KB asked; `token_delay_s` paces streaming."""
+
+    def __init__(self, settings, library: FakeLibrary, token_delay_s: float = 0.0) -> None:
+        self.library = library
+        self.state = "not loaded"
+        self.token_delay_s = token_delay_s
+        self.cancelled = threading.Event()
+        self.sources: list[Source] | None = None  # set to force the sources returned
+
+    def model_state(self) -> str:
+        return self.state
+
+    def load_model(self) -> None:
+        self.state = "ready"
+
+    def search(self, question, kbs, top_k=None) -> list[Source]:
+        if self.sources is not None:
+            return self.sources
+        docs = [d for kb in kbs for d in self.library.documents(kb) if d.status == "indexed"]
+        if not docs:
+            return []
+        text = Path(docs[0].path).read_text(encoding="utf-8", errors="replace") if docs[0].file_type != "pdf" else ""
+        return [Source(1, kbs[0], docs[0].path, docs[0].pages, ("Intro",), text[:60], text[:200], 0.9, 0,
+                       min(40, len(text)))]
+
+    def ask(self, question, kbs, history=(), on_token: Callable[[str], None] | None = None,
+            cancel: CancelToken | None = None) -> Answer:
+        sources = self.search(question, kbs)
+        if not sources:
+            return Answer("That is not in your documents.", [], not_found=True)
+        words = ["The ", "answer ", "is ", "**forty-two** ", "[1].", "\n\n", "- one\n", "- two\n"]
+        words += [f"more{i} " for i in range(200 if self.token_delay_s else 0)]
+        text = ""
+        for word in words:
+            if cancel is not None and cancel.cancelled:
+                self.cancelled.set()
+                from ingest.progress import Cancelled
+                raise Cancelled("cancelled")
+            if self.token_delay_s:
+                time.sleep(self.token_delay_s)
+            text += word
+            if on_token:
+                on_token(word)
+        return Answer(text, sources, timings={"total_s": 0.1})
+
+
+def fake_factory(file_delay_s: float = 0.0, token_delay_s: float = 0.0) -> Callable:
+    made: dict = {}
+
+    def factory(settings):
+        library = FakeLibrary(settings, file_delay_s)
+        chat = FakeChat(settings, library, token_delay_s)
+        made["library"], made["chat"] = library, chat
+        return library, chat
+
+    factory.made = made  # type: ignore[attr-defined]
+    return factory
