@@ -25,7 +25,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -134,8 +134,10 @@ def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> t
 class IngestPipeline:
     def __init__(self, kb: KnowledgeBase, embedder: Embedder, options: IngestOptions,
                  progress: ProgressSink | None = None, cancel: CancelToken | None = None,
-                 exclude: Sequence[Path] = ()) -> None:
+                 exclude: Sequence[Path] = (), parse: Callable[[str, bool, int], LoadedDocument] | None = None) -> None:
+        """`parse` runs in the parser processes; it must be a module-level function (tests swap it)."""
         self.kb = kb
+        self.parse = parse or _parse
         self.embedder = embedder
         self.options = options
         self.sink = progress or NullProgress()
@@ -243,7 +245,7 @@ class IngestPipeline:
         pool = ProcessPool(max_workers=workers, initializer=_limit_memory, context=ctx)
         try:
             futures = {
-                pool.schedule(_parse, args=(job.path, self.options.ocr, self.options.max_pages),
+                pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages),
                               timeout=self.options.file_timeout_s): job
                 for job in jobs
             }

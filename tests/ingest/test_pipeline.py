@@ -1,0 +1,150 @@
+"""The ingestion pipeline end to end: real files, idempotence, changes, failures, cancellation."""
+
+import os
+import shutil
+import time
+
+import pytest
+
+from ingest.progress import CancelToken, FileEvent, Progress
+
+
+class Recorder:
+    def __init__(self):
+        self.events: list[FileEvent] = []
+        self.progress_calls: list[Progress] = []
+
+    def file_event(self, event):
+        self.events.append(event)
+
+    def progress(self, progress):
+        self.progress_calls.append(progress)
+
+
+@pytest.fixture
+def corpus(tmp_path, shared_data):
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "en.txt").write_text("Our travel policy reimburses economy class flights only.\n\n" * 3)
+    (root / "zh.md").write_text("# 年假\n\n员工每年享有十五天带薪年假。\n", encoding="utf-8")
+    (root / "sub" / "notes.txt").write_text("The office closes at six in the evening.")
+    (root / ".hidden.txt").write_text("never ingested")
+    (root / "empty.txt").write_text("")
+    shutil.copy(shared_data / "docs" / "office-example-docs" / "fake-doc.rtf", root / "fake-doc.rtf")
+    return root
+
+
+def test_folder_ingest_then_second_run_is_all_skipped(library, corpus):
+    sink = Recorder()
+    report = library.ingest([corpus], "t", progress=sink)
+    states = {os.path.basename(e.path): e.state for e in report.events}
+    assert states == {"en.txt": "ok", "zh.md": "ok", "notes.txt": "ok", "empty.txt": "failed", "fake-doc.rtf": "failed"}
+    reasons = {os.path.basename(e.path): e.reason for e in report.events if e.state == "failed"}
+    assert all(reasons.values()) and "rtf" in reasons["fake-doc.rtf"].lower()
+    assert sink.progress_calls[-1].files_done == sink.progress_calls[-1].files_total == 5
+    kb = library.open_kb("t")
+    chunks_before = kb.chunk_count()
+    assert chunks_before == report.chunks_added > 0
+
+    started = time.perf_counter()
+    again = library.ingest([corpus], "t")
+    assert time.perf_counter() - started < 5
+    assert {e.state for e in again.events if not e.path.endswith((".rtf", "empty.txt"))} == {"skipped"}
+    assert again.chunks_added == 0 and kb.chunk_count() == chunks_before
+    assert kb.consistency_problems() == []
+    docs = {os.path.basename(d.path): d for d in library.documents("t")}
+    assert docs["en.txt"].status == "indexed" and docs["empty.txt"].status == "failed" and docs["empty.txt"].reason
+
+
+def test_changed_file_replaces_its_chunks(library, tmp_path):
+    f = tmp_path / "policy.txt"
+    f.write_text("Remote work is allowed two days a week.")
+    library.ingest([f], "t")
+    f.write_text("Remote work is allowed four days a week, by agreement with your manager.")
+    os.utime(f, (time.time() + 5, time.time() + 5))
+    report = library.ingest([f], "t")
+    assert [e.state for e in report.events] == ["ok"]
+    kb = library.open_kb("t")
+    hits = kb.chunks([c for c, _ in kb.keyword_search("remote work days", 10)])
+    assert [h.text for h in hits.values()] == [f.read_text()]
+    assert kb.consistency_problems() == []
+
+
+def test_touched_but_identical_file_is_skipped_by_hash(library, tmp_path):
+    f = tmp_path / "same.txt"
+    f.write_text("Identical content stays identical.")
+    library.ingest([f], "t")
+    os.utime(f, (time.time() + 10, time.time() + 10))
+    assert [e.state for e in library.ingest([f], "t").events] == ["skipped"]
+
+
+def hanging_or_crashing_parse(path, ocr, max_pages):
+    """Stands in for a loader that hangs or dies on one file; runs in the parser process."""
+    from ingest.pipeline import _parse
+
+    if path.endswith("hang.txt"):
+        time.sleep(600)
+    if path.endswith("crash.txt"):
+        os._exit(11)
+    return _parse(path, ocr, max_pages)
+
+
+def test_hanging_crashing_and_missing_files_fail_alone(library, tmp_path):
+    from ingest.pipeline import IngestOptions, IngestPipeline
+
+    for name in ("good.txt", "hang.txt", "crash.txt", "after.txt"):
+        (tmp_path / name).write_text(f"This is {name}, with some words in it.")
+    kb = library.open_kb("t", create=True)
+    pipeline = IngestPipeline(kb, library.embedder(), IngestOptions(file_timeout_s=3),
+                              parse=hanging_or_crashing_parse)
+    started = time.monotonic()
+    events = {os.path.basename(e.path): e for e in pipeline.run([tmp_path, tmp_path / "nope.txt"])}
+    assert time.monotonic() - started < 60
+    assert events["nope.txt"].state == "failed" and "no such file" in events["nope.txt"].reason
+    assert events["hang.txt"].state == "failed" and "longer than 3 s" in events["hang.txt"].reason
+    assert events["crash.txt"].state == "failed" and "crashed" in events["crash.txt"].reason
+    assert events["good.txt"].state == events["after.txt"].state == "ok"
+    assert kb.document(str(tmp_path / "hang.txt")).status == "failed"
+    assert kb.consistency_problems() == []
+
+
+def test_cancel_stops_and_leaves_nothing_half_indexed(library, tmp_path):
+    for i in range(40):
+        (tmp_path / f"f{i}.txt").write_text(f"Document number {i} talks about topic {i}. " * 20)
+    token = CancelToken()
+
+    class CancelAfterFirst(Recorder):
+        def file_event(self, event):
+            super().file_event(event)
+            if event.state == "ok":
+                token.cancel()
+
+    from ingest.progress import Cancelled
+
+    with pytest.raises(Cancelled):
+        library.ingest([tmp_path], "t", progress=CancelAfterFirst(), cancel=token)
+    kb = library.open_kb("t")
+    assert kb.consistency_problems() == []
+    docs = library.documents("t")
+    assert 1 <= sum(d.status == "indexed" for d in docs) < 40
+    assert all(d.status in ("indexed", "failed") for d in docs)
+    report = library.ingest([tmp_path], "t")
+    assert report.failed == 0 and len(library.documents("t")) == 40
+    assert all(d.status == "indexed" for d in library.documents("t"))
+
+
+def test_kb_own_data_is_never_ingested(library, localkb_home, tmp_path):
+    (tmp_path / "a.txt").write_text("hello there")
+    library.ingest([tmp_path / "a.txt"], "t")
+    report = library.ingest([localkb_home], "t2")
+    assert report.events == []
+
+
+def test_embedder_mismatch_asks_for_reindex(library, tmp_path):
+    from app.errors import KnowledgeBaseError
+
+    (tmp_path / "a.txt").write_text("hello there")
+    library.ingest([tmp_path / "a.txt"], "t")
+    library.open_kb("t").set_meta("embedder", "some-other-model")
+    with pytest.raises(KnowledgeBaseError, match="re-index"):
+        library.ingest([tmp_path / "a.txt"], "t")
