@@ -29,3 +29,10 @@ def no_modal(monkeypatch):
     monkeypatch.setattr("app.gui.main_window.ask_yes_no", yes)
     monkeypatch.setattr("app.gui.chat_view.ask_yes_no", yes)
     return asked
+
+
+def pytest_collection_modifyitems(items):
+    # The offscreen platform warns about window-manager hints it cannot honour; that is not a failure.
+    for item in items:
+        if "tests/app/gui" in str(item.fspath):
+            item.add_marker(pytest.mark.qt_log_ignore("propagateSizeHints", "QFont::"))
