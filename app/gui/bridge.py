@@ -60,7 +60,7 @@ class ServiceBridge(QObject):
         # Ingest, answer, model load and small queries must never wait on each other for a thread.
         self._pool.setMaxThreadCount(max(6, self._pool.maxThreadCount()))
         self._busy = 0
-        self._ingest_queue: list[tuple[str, list[str], bool]] = []
+        self._ingest_queue: list[tuple[str, list[str] | None, bool]] = []  # kb, paths (None = all), reindex
         self._ingest_cancel: Any = None
         self._answer_cancel: Any = None
         self._pending_settings: Settings | None = None
@@ -144,9 +144,10 @@ class ServiceBridge(QObject):
         self._queue_ingest(kb, [str(p) for p in paths], reindex=True)
 
     def reindex_kb(self, kb: str) -> None:
-        """Re-index every document of `kb` (after the embedder changed)."""
-        self._run(lambda: [d.path for d in self._library().documents(kb)],
-                  on_done=lambda paths: self.reindex(kb, paths))
+        """Re-index every document of `kb`; the library starts the vectors afresh if the embedder changed."""
+        self._ingest_queue.append((kb, None, True))
+        if self._ingest_cancel is None:
+            self._next_ingest()
 
     def cancel_ingest(self) -> None:
         self._ingest_queue.clear()
@@ -170,7 +171,7 @@ class ServiceBridge(QObject):
         sink = QtProgress()
         sink.signals.file_event.connect(self.ingest_file)
         sink.signals.progress.connect(self.ingest_progress)
-        self.ingest_started.emit(kb, paths)
+        self.ingest_started.emit(kb, paths or [])
 
         def work() -> Any:
             library = self._library()
@@ -245,9 +246,9 @@ class ServiceBridge(QObject):
         if self._answer_cancel is not None:
             self._answer_cancel.cancel()
 
-    def page_text(self, key: object, kb: str, path: str, page: int | None) -> None:
+    def page_text(self, key: object, kb: str, path: str, page: int | None, section: int | None = None) -> None:
         # Without page text the viewer still shows the cited passage itself, so a failure is not an error.
-        self._run(lambda: self._library().page_text(kb, path, page),
+        self._run(lambda: self._library().page_text(kb, path, page, section),
                   on_done=lambda text: self.page_text_ready.emit(key, text or ""),
                   on_failed=lambda message: self.page_text_ready.emit(key, ""))
 

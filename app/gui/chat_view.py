@@ -205,6 +205,12 @@ class ChatView(QWidget):
         if not text or self.busy:
             return
         kbs = self._kbs()
+        if not kbs:
+            self.messages.append({"role": "assistant", "text": "", "sources": [], "note": "",
+                                  "error": self.tr("There is nothing to search yet. Drag files or folders onto the "
+                                                   "window, or try the sample knowledge base, then ask again.")})
+            self.render()
+            return
         if self.conversation_id is None:
             conv = self.store.create(text[:60], kbs)
             self.conversation_id = conv.id

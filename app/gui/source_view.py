@@ -112,7 +112,7 @@ class SourceView(QWidget):
         else:
             self.message.setText(self.tr("Loading page…"))
             self.stack.setCurrentWidget(self.message)
-            self.bridge.page_text(self._request, str(source.get("kb", "")), str(path), page)
+            self.bridge.page_text(self._request, str(source.get("kb", "")), str(path), page, source.get("section"))
 
     def _render_pdf(self, path: Path, page: int, start: int, end: int) -> None:
         request = self._request

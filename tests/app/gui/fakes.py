@@ -145,13 +145,15 @@ class FakeLibrary:
             progress.progress(Progress(i + 1, len(files), chunks_done, chunks_done, 0.5 * (len(files) - i - 1)))
         return IngestReport(events, chunks_done, time.monotonic() - start)
 
-    def reindex(self, kb, paths, progress=None, cancel=None) -> IngestReport:
+    def reindex(self, kb, paths=None, progress=None, cancel=None) -> IngestReport:
+        self.reindexed = getattr(self, "reindexed", []) + [(kb, paths)]
+        paths = paths if paths is not None else [d.path for d in self.documents(kb)]
         return self.ingest(paths, kb, progress, cancel)
 
     def remove(self, kb: str, paths) -> list[FileEvent]:
         return [FileEvent(p, "removed") for p in paths if self.kbs[kb].pop(p, None)]
 
-    def page_text(self, kb: str, path: str, page: int | None) -> str:
+    def page_text(self, kb: str, path: str, page: int | None, section: int | None = None) -> str:
         return Path(path).read_text(encoding="utf-8")
 
     def close(self) -> None:

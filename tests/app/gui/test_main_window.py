@@ -204,3 +204,58 @@ def test_sample_kb_is_one_click(qtbot, window_with):
     assert finished.args[0].ok >= 3 and finished.args[0].failed == 0
     qtbot.waitUntil(lambda: window.library.current_kb() == "sample")
     assert window.chat.question.text()  # a suggested question is ready to ask
+
+
+def test_changing_the_embedder_asks_to_reindex_indexed_kbs(qtbot, window_with, docs, no_modal):
+    window, made = window_with()
+    folder, _ = docs
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.bridge.ingest([folder], "default")
+    qtbot.waitUntil(lambda: bool(window.library.kb_infos()))
+    old = window.bridge.settings
+    new = old.model_copy(deep=True)
+    new.embedding.embedder_path = "/models/bge-small-zh"
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.settings_saved(old, new)
+    assert "default" in no_modal[-1] and "re-indexed" in no_modal[-1]
+    assert made["library"].reindexed == [("default", None)]  # None: the library re-reads every document
+    assert window.bridge.settings.embedding.embedder_path == "/models/bge-small-zh"
+
+
+def test_declining_the_reindex_keeps_the_old_embedder(qtbot, window_with, docs, monkeypatch):
+    window, made = window_with()
+    folder, _ = docs
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.bridge.ingest([folder], "default")
+    qtbot.waitUntil(lambda: bool(window.library.kb_infos()))
+    monkeypatch.setattr("app.gui.main_window.ask_yes_no", lambda *a: False)
+    new = window.bridge.settings.model_copy(deep=True)
+    new.embedding.embedder_path = "/models/other"
+    window.settings_saved(window.bridge.settings, new)
+    assert window.bridge.settings.embedding.embedder_path == ""
+    assert Settings.load().embedding.embedder_path == ""
+
+
+def test_conversations_persist_and_reopen(qtbot, window_with, docs, no_modal, monkeypatch, tmp_path):
+    window, made = window_with()
+    folder, _ = docs
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.bridge.ingest([folder], "default")
+    qtbot.waitUntil(lambda: window.library.selected_kbs() == ["default"])
+    ask_and_wait(qtbot, window, "First question?")
+    first = window.chat.conversation_id
+    window.chat.new_conversation()
+    ask_and_wait(qtbot, window, "Second question?")
+    assert window.chat.conversations.count() == 2
+    monkeypatch.setattr("app.gui.chat_view.ask_text", lambda *a, **k: "Renamed chat")
+    window.chat._rename()
+    assert window.store.get(window.chat.conversation_id).title == "Renamed chat"
+    window.chat.open_conversation(first)
+    assert "First question?" in window.chat.transcript.toPlainText()
+    assert window.chat.messages[1]["sources"]  # citations come back from the database
+    out = tmp_path / "chat.md"
+    monkeypatch.setattr("app.gui.chat_view.QFileDialog.getSaveFileName", lambda *a, **k: (str(out), ""))
+    window.chat._export()
+    assert "**Question:** First question?" in out.read_text() and "1. handbook.md" in out.read_text()
+    window.chat._delete()
+    assert window.chat.conversations.count() == 1
