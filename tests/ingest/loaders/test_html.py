@@ -1,0 +1,82 @@
+"""HTML and EPUB: charsets, boilerplate removal, heading sections, never a network access."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from ingest.loaders import load_file
+
+
+def test_headings_build_sections(office: Path) -> None:
+    document = load_file(office / "fake-html.html")
+    paths = [s.heading_path for s in document.sections]
+    assert paths == [("My First Heading",), ("My First Heading", "My Second Heading"),
+                     ("My First Heading", "My Second Heading", "A Third Heading")]
+    table = document.sections[2].text.splitlines()
+    assert "Row 1, Cell 1 | Row 1, Cell 2" in table
+
+
+def test_utf16_page_and_title(office: Path) -> None:
+    document = load_file(office / "example-steelJIS-datasheet-utf-16.html")
+    assert document.title.startswith("SNB22-3 - SteelJIS")
+    text = "\n".join(s.text for s in document.sections)
+    assert "日本語" in text and "Chromium molybdenum steel" in text
+
+
+def test_cp1252_page(office: Path) -> None:
+    text = load_file(office / "fake-html-cp1252.html").sections[0].text
+    assert "Die schöne Frau" in text and "15,50 €" in text and "Kvinnan åt köttbullar" in text
+
+
+def test_scripts_and_boilerplate_are_dropped(office: Path) -> None:
+    scripts = "\n".join(s.text for s in load_file(office / "example-with-scripts.html").sections)
+    assert "Russian Offensive Campaign Assessment" in scripts
+    assert "function(" not in scripts and "window." not in scripts
+    framed = load_file(office / "fake-html-with-footer-and-header.html").sections
+    assert "\n".join(s.text for s in framed) == "My First Heading\n\nMy first paragraph."
+
+
+def test_hidden_xbrl_header_is_not_text(office: Path) -> None:
+    first = load_file(office / "example-10k.html").sections[0].text
+    assert first.startswith("UNITED STATES")
+
+
+def test_no_network_access(tmp_path: Path, monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("the HTML loader opened a socket")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    page = tmp_path / "remote.html"
+    page.write_text(
+        '<html><head><link rel="stylesheet" href="http://example.com/a.css">'
+        '<script src="http://example.com/x.js"></script><title>Remote</title></head>'
+        '<body><img src="http://example.com/logo.png"><iframe src="http://example.com"></iframe>'
+        "<p>Local text only.</p></body></html>"
+    )
+    document = load_file(page)
+    assert document.title == "Remote"
+    assert document.sections[0].text == "Local text only."
+
+
+def test_epub_chapters_in_reading_order(office: Path) -> None:
+    document = load_file(office / "winter-sports.epub")
+    assert document.file_type == "epub" and document.title == "Winter Sports in Switzerland"
+    pages = [s.page for s in document.sections]
+    assert pages == sorted(pages) and 1 <= pages[0] and pages[-1] <= document.pages
+    headings = [s.heading_path[-1] for s in document.sections if s.heading_path]
+    assert "CONTENTS" in headings
+    assert headings.index("CONTENTS") < headings.index("CHAPTER I") if "CHAPTER I" in headings else True
+    assert any("Ski-ing" in s.text for s in document.sections)
+
+
+def test_not_an_epub(tmp_path: Path) -> None:
+    from ingest.errors import CorruptFile
+
+    path = tmp_path / "book.epub"
+    path.write_bytes(b"%PDF-1.4 not really")
+    with pytest.raises(CorruptFile, match="corrupt EPUB: not a valid zip archive"):
+        load_file(path)

@@ -1,0 +1,166 @@
+"""Office loaders: docx headings and tables in order, pptx slides, xlsx sheets, csv/tsv rows."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import EncryptedFile
+from ingest.loaders import LoadOptions, load_file
+from ingest.loaders import office
+
+
+def _make_docx(path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Price list"
+    document.add_heading("Products", level=1)
+    document.add_paragraph("Our products, in stock.")
+    table = document.add_table(rows=3, cols=2)
+    for row, values in zip(table.rows, [("Name", "Price"), ("Widget", "12.50"), ("Gadget", "7")]):
+        for cell, value in zip(row.cells, values):
+            cell.text = value
+    document.add_paragraph("Prices include tax.")
+    document.add_heading("Widgets", level=2)
+    document.add_paragraph("Widgets are blue.")
+    document.add_heading("Services", level=1)
+    document.add_paragraph("We also repair things.")
+    document.sections[0].header.paragraphs[0].text = "ACME confidential"
+    document.save(str(path))
+
+
+def test_docx_heading_sections_with_table_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "prices.docx"
+    _make_docx(path)
+    document = load_file(path)
+    assert document.file_type == "docx" and document.title == "Price list"
+    by_path = {s.heading_path: s for s in document.sections}
+    products = by_path[("Products",)].text
+    assert products.splitlines()[0] == "Products"
+    # Table rows sit between the paragraphs around them, with header names carried in.
+    assert products.index("Our products") < products.index("Name: Widget; Price: 12.50") < products.index("Prices include")
+    assert "Name: Gadget; Price: 7" in products
+    assert "Widgets are blue." in by_path[("Products", "Widgets")].text
+    assert "We also repair things." in by_path[("Services",)].text  # level 1 closes the level 2
+    assert all(s.page is None for s in document.sections)
+    # The page header is kept once, not repeated in every section.
+    assert sum("ACME confidential" in s.text for s in document.sections) == 1
+
+
+def test_docx_real_files(office: Path) -> None:
+    tables = load_file(office / "fake_table.docx").sections[0].text
+    assert "Header Col 1: Lorem ipsum; Header Col 2: A Link example" in tables
+    assert tables.index("Header Col 1 |") < tables.index("Dolor sit amet")
+    hdrftr = load_file(office / "docx-hdrftr.docx")
+    assert hdrftr.sections[0].text == "Main document"
+    assert hdrftr.sections[-1].label == "headers and footers"
+
+
+def test_large_docx_is_fast_and_structured(office: Path) -> None:
+    start = time.perf_counter()
+    document = load_file(office / "handbook-872p.docx")
+    elapsed = time.perf_counter() - start
+    assert elapsed < 15, elapsed
+    assert len(document.sections) > 100
+    assert ("CHAPTER 1 – INTRODUCTION", "A. PURPOSE") in {s.heading_path for s in document.sections}
+
+
+def test_pptx_slides_tables_groups_and_notes(office: Path) -> None:
+    table = load_file(office / "fake-power-point-table.pptx")
+    assert table.pages == 1
+    slide = table.sections[0]
+    assert slide.page == 1 and slide.heading_path == ("A Slide with a Table",)
+    assert "Column 1: Red; Column 2: Green; Column 3: Blue" in slide.text
+    nested = load_file(office / "group-shapes-nested.pptx").sections[0].text.split()
+    assert sorted(nested) == list("ABCDEFGHIJ")  # every shape of the nested groups
+    many = load_file(office / "sample-presentation.pptx")
+    assert [s.page for s in many.sections] == [1, 2, 3, 4]
+    assert "Table: 2; A: A2; B: B2; C: C2" in many.sections[3].text
+
+
+def test_pptx_speaker_notes(tmp_path: Path) -> None:
+    from pptx import Presentation
+
+    deck = Presentation()
+    for title, notes in (("Budget", "Mention the 12% increase."), ("Hiring", "")):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = f"{title} details"
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    path = tmp_path / "deck.pptx"
+    deck.save(str(path))
+    first, second = load_file(path).sections
+    assert first.heading_path == ("Budget",) and first.text.endswith("Notes:\nMention the 12% increase.")
+    assert second.page == 2 and "Notes:" not in second.text
+
+
+def test_malformed_pptx_still_yields_its_slide(office: Path) -> None:
+    # The file has a broken date placeholder; python-pptx reads it, and so must we.
+    document = load_file(office / "fake-power-point-malformed.pptx")
+    assert document.sections[0].heading_path == ("Test Slide",)
+
+
+def test_pptx_max_pages(office: Path) -> None:
+    document = load_file(office / "sample-presentation.pptx", LoadOptions(max_pages=2))
+    assert [s.page for s in document.sections] == [1, 2]
+    assert document.warnings == ["only the first 2 of 4 slides were read"]
+
+
+def test_xlsx_sheets_with_header_names_carried(office: Path) -> None:
+    document = load_file(office / "stanley-cups.xlsx")
+    assert document.pages == 2
+    first, second = document.sections
+    assert (first.page, first.label, second.page, second.label) == (1, "Stanley Cups", 2, "Stanley Cups Since 67")
+    lines = first.text.splitlines()
+    assert lines[0] == "Stanley Cups"  # a title row above the header is not a column name
+    assert "Team: Maple Leafs; Location: TOR; Stanley Cups: 13" in lines
+    assert "Team: Maple Leafs; Location: TOR; Stanley Cups: 0" in second.text
+
+
+def test_xlsx_row_cap_warns(office: Path, monkeypatch) -> None:
+    import ingest.loaders.office as office_loader
+
+    monkeypatch.setattr(office_loader, "MAX_TABLE_ROWS", 3)
+    document = load_file(office / "stanley-cups.xlsx")
+    assert len(document.sections[0].text.splitlines()) == 3
+    assert any("only the first 3 rows" in w for w in document.warnings)
+
+
+def test_encrypted_xlsx(office: Path) -> None:
+    with pytest.raises(EncryptedFile):
+        load_file(office / "password_protected.xlsx")
+
+
+@pytest.mark.parametrize("name", ["stanley-cups.csv", "stanley-cups.tsv", "stanley-cups-utf-16.csv"])
+def test_csv_delimiters_and_encodings(office: Path, name: str) -> None:
+    document = load_file(office / name)
+    assert document.file_type == name.rsplit(".", 1)[1]
+    assert "Team: Maple Leafs; Location: TOR; Stanley Cups: 13" in document.sections[0].text
+
+
+def test_csv_semicolons_and_quoted_commas(office: Path) -> None:
+    text = load_file(office / "semicolon-delimited.csv").sections[0].text
+    assert "Lorem, ipsum: consectetur; dolor sit: adipiscing; amet: elit" in text
+    money = load_file(office / "table-semicolon-delimiter.csv").sections[0].text
+    assert "Year: 2023; Month: 2; Revenue: 143,1; Costs: -814,38" in money
+
+
+def test_long_csv_is_split_into_labelled_sections(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    rows = ["order,customer,total"] + [f"{i},cust{i},{i * 3}" for i in range(1, 1201)]
+    path.write_text("\n".join(rows) + "\n")
+    document = load_file(path)
+    sizes = [len(s.text.splitlines()) for s in document.sections]
+    assert sizes == [500, 500, 201]
+    assert [s.label for s in document.sections] == ["rows 1-500", "rows 501-1000", "rows 1001-1201"]
+    assert all(s.page is None for s in document.sections)
+    assert "order: 1200; customer: cust1200; total: 3600" in document.sections[-1].text
+
+
+def test_headerless_numeric_table_is_joined_with_bars() -> None:
+    assert list(office.table_lines([["1", "2"], ["3", "4"]])) == ["1 | 2", "3 | 4"]
+    assert office.cell_text(3.0) == "3" and office.cell_text(None) == ""
