@@ -293,27 +293,29 @@ class ChatView(QWidget):
             return
         parts = [self._message_html(i, m) for i, m in enumerate(self.messages)]
         if self._streaming is not None:
-            body = render_markdown(self._streaming) if self._streaming else \
-                f'<p class="muted">{self.tr("Reading your documents and thinking…")}</p>'
-            parts.append(f"<p><b>{self.tr('LocalKB')}</b></p>{body}")
+            thinking = self.tr("Reading your documents and thinking…")
+            body = render_markdown(self._streaming) if self._streaming else f'<p class="muted">{thinking}</p>'
+            parts.append(f"<p><b>LocalKB</b></p>{body}")
         self.transcript.setHtml("".join(parts))
         if at_bottom or self._streaming is not None:
             bar.setValue(bar.maximum())
 
     def _message_html(self, index: int, message: dict[str, Any]) -> str:
         if message["role"] == "user":
-            return (f'<table width="100%" class="you" cellpadding="8"><tr><td><b>{self.tr("You")}</b><br>'
+            you = self.tr("You")  # outside the f-string so lupdate finds it
+            return (f'<table width="100%" class="you" cellpadding="8"><tr><td><b>{you}</b><br>'
                     f'{html.escape(message["text"])}</td></tr></table>')
         sources = message.get("sources") or []
         numbers = {int(s.get("n", i + 1)) for i, s in enumerate(sources)}
-        out = [f"<p><b>{self.tr('LocalKB')}</b></p>",
+        app_name, sources_title = self.tr("LocalKB"), self.tr("Sources")
+        out = [f"<p><b>{app_name}</b></p>",
                link_citations(render_markdown(message["text"]), index, numbers)]
         if message.get("error"):
             out.append(f'<p class="err">{html.escape(message["error"])}</p>')
         if message.get("note"):
             out.append(f'<p class="note"><i>{html.escape(message["note"])}</i></p>')
         if sources:
-            out.append(f'<p class="src"><b>{self.tr("Sources")}</b></p>')
+            out.append(f'<p class="src"><b>{sources_title}</b></p>')
             for i, s in enumerate(sources):
                 n = s.get("n", i + 1)
                 snippet = " ".join(str(s.get("snippet", "")).split())

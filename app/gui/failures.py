@@ -42,6 +42,10 @@ def setup_logging() -> Path:
         handler.setLevel(logging.INFO)
         root.addHandler(handler)
         if root.level > logging.INFO or root.level == logging.NOTSET:
+            # The file wants INFO; console handlers keep the level the CLI chose (-v or not).
+            for other in root.handlers:
+                if other is not handler and other.level == logging.NOTSET:
+                    other.setLevel(root.level or logging.WARNING)
             root.setLevel(logging.INFO)
     return log_file
 

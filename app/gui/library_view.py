@@ -218,7 +218,8 @@ class LibraryView(QWidget):
         for doc in docs:
             name = QStandardItem(Path(doc.path).name)
             name.setData(doc.path, Qt.ItemDataRole.UserRole)
-            name.setToolTip(f"{doc.path}\n{self.tr('Updated')}: {time.strftime('%Y-%m-%d %H:%M', time.localtime(doc.updated))}")
+            updated = self.tr("Updated")
+            name.setToolTip(f"{doc.path}\n{updated}: {time.strftime('%Y-%m-%d %H:%M', time.localtime(doc.updated))}")
             status = QStandardItem(self._status_text(doc.status))
             status.setForeground(_brush(STATUS_COLOURS.get(doc.status, "#444")))
             pages = QStandardItem("" if doc.pages is None else str(doc.pages))

@@ -24,9 +24,6 @@ class ModelsPage(QDialog):
     model_chosen = Signal(object)  # the saved Settings
     scanned = Signal(list)
 
-    COLUMNS = ("Name", "Architecture", "Parameters", "Quantization", "Context", "Chat template", "File size",
-               "Memory needed")
-
     def __init__(self, settings: Settings, parent: QWidget | None = None, settings_path: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Models"))
@@ -45,8 +42,10 @@ class ModelsPage(QDialog):
         top.addWidget(browse)
         top.addWidget(rescan)
 
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
+        columns = [self.tr("Name"), self.tr("Architecture"), self.tr("Parameters"), self.tr("Quantization"),
+                   self.tr("Context"), self.tr("Chat template"), self.tr("File size"), self.tr("Memory needed")]
+        self.table = QTableWidget(0, len(columns))
+        self.table.setHorizontalHeaderLabels(columns)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
