@@ -34,16 +34,17 @@ def install_translators(app: Any, language: str) -> list[Any]:
 
     if language == "system":
         language = system_language()
-    if language == "en":
-        return []
     QLocale.setDefault(QLocale(language))
     loaded = []
+    # English needs a file too: it holds the plural forms of "%n document(s)".
     ours = QTranslator(app)
     if ours.load(str(paths.ASSETS_DIR / "i18n" / f"localkb_{language}.qm")):
         app.installTranslator(ours)
         loaded.append(ours)
     else:
         log.warning("no translation for %s", language)
+    if language == "en":
+        return loaded
     qt = QTranslator(app)
     if qt.load(f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
         app.installTranslator(qt)  # standard buttons (Yes/No/Cancel) and file dialogs

@@ -229,8 +229,11 @@ class ServiceBridge(QObject):
                 finally:
                     self.model_state_changed.emit(chat.model_state())
             cancel.check()
-            return chat.ask(question, list(kbs), history=list(history), on_token=self.answer_token.emit,
-                            cancel=cancel)
+            try:
+                return chat.ask(question, list(kbs), history=list(history), on_token=self.answer_token.emit,
+                                cancel=cancel)
+            finally:
+                self.model_state_changed.emit(chat.model_state())
 
         def finished(answer: Any) -> None:
             self._answer_cancel = None

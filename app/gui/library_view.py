@@ -93,6 +93,7 @@ class LibraryView(QWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
+        header.setMinimumSectionSize(40)
 
         self.empty = self._empty_state()
         self.stack = QStackedWidget()
@@ -229,12 +230,19 @@ class LibraryView(QWidget):
             reason.setToolTip(doc.reason or "")
             for cell in (pages, chunks):
                 cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if doc.reason:  # the reason column is narrow: the whole row explains itself on hover
+                for cell in (name, status, pages, chunks):
+                    cell.setToolTip(f"{doc.path}\n{doc.reason}")
             self.model.appendRow([name, status, pages, chunks, reason])
         if kb:
             self.docs_title.setText(self.tr("<b>Documents in %1</b>").replace("%1", kb))
         else:
             self.docs_title.setText(self.tr("<b>Documents</b>"))
         self.stack.setCurrentWidget(self.docs if docs else self.empty)
+        failures = any(doc.reason for doc in docs)
+        self.docs.setColumnHidden(4, not failures)
+        if failures:
+            self.docs.header().resizeSection(4, 160)
         self.sample_btn.setVisible(not any(k.name == "sample" for k in self._kbs))
 
     def _status_text(self, status: str) -> str:

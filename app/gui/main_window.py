@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
         split.addWidget(self.chat)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 5)
-        split.setSizes([380, 900])
+        split.setSizes([430, 900])
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         bridge.info.connect(lambda text: self.messages.show_message(text, error=False))
         failures.failed.connect(self.show_error)
         bridge.model_state_changed.connect(self._model_state)
-        bridge.ingest_started.connect(lambda *_: self.progress_dock.show())
+        bridge.ingest_started.connect(lambda *_: self._show_dock(self.progress_dock, 190))
         self.progress.close_requested.connect(self.progress_dock.hide)
         self.library.kb_selection_changed.connect(self.chat.set_scope)
         self.library.add_files_requested.connect(self.add_paths)
@@ -213,8 +213,17 @@ class MainWindow(QMainWindow):
 
     # -- sources, settings, models -------------------------------------------------------------
 
+    def _show_dock(self, dock: QDockWidget, size: int) -> None:
+        if dock.isVisible():
+            return
+        dock.show()
+        # Docks open at a size that leaves the chat room; the user can drag them larger.
+        vertical = self.dockWidgetArea(dock) in (Qt.DockWidgetArea.TopDockWidgetArea,
+                                                 Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([dock], [size], Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal)
+
     def show_source(self, source: dict[str, Any]) -> None:
-        self.source_dock.show()
+        self._show_dock(self.source_dock, max(480, self.width() * 2 // 5))
         self.sources.show_source(source)
 
     def open_settings(self) -> Any:

@@ -118,7 +118,7 @@ class SourceView(QWidget):
         request = self._request
         self.message.setText(self.tr("Rendering page…"))
         self.stack.setCurrentWidget(self.message)
-        width = max(600, self.scroll.viewport().width() - 8)
+        width = max(360, self.scroll.viewport().width() - 4)  # fit the page to the viewer's width
         Task(render_page, path, page, start, end, width).start(
             lambda result: self._rendered(request, result),
             lambda message: self._failed(request, message))
@@ -130,8 +130,9 @@ class SourceView(QWidget):
         self.image.setPixmap(QPixmap.fromImage(result.image))
         self.stack.setCurrentWidget(self.scroll)
         if result.highlights:
-            first = result.highlights[0]
-            self.scroll.ensureVisible(int(first.center().x()), int(first.top()), 50, 120)
+            # Put the passage near the top of the view, with a little of what leads into it.
+            self.image.adjustSize()
+            self.scroll.verticalScrollBar().setValue(int(result.highlights[0].top()) - 80)
         self.prev_btn.setEnabled(result.page > 1)
         self.next_btn.setEnabled(result.page < result.pages)
         self.shown.emit(self.source or {})

@@ -57,3 +57,13 @@ def test_no_translatable_text_hides_in_fstrings():
         "print(bad); raise SystemExit(1 if bad else 0)")], capture_output=True, text=True,
         cwd=paths.ASSETS_DIR.parent)
     assert result.returncode == 0, result.stdout
+
+
+def test_english_plurals(qapp):
+    translators = install_translators(qapp, "en")
+    try:
+        assert QCoreApplication.translate("LibraryView", "%n document(s)", "", 1) == "1 document"
+        assert QCoreApplication.translate("LibraryView", "%n document(s)", "", 3) == "3 documents"
+    finally:
+        for t in translators:
+            qapp.removeTranslator(t)

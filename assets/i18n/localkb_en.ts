@@ -1,0 +1,24 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="en">
+<context>
+    <name>ChatView</name>
+    <message numerus="yes">
+        <location filename="../../app/gui/chat_view.py" line="254" />
+        <source>%n passage(s) left out to fit the model’s context.</source>
+        <translation><numerusform>%n passage left out to fit the model’s context.</numerusform><numerusform>%n passages left out to fit the model’s context.</numerusform></translation>
+    </message>
+</context>
+<context>
+    <name>LibraryView</name>
+    <message numerus="yes">
+        <location filename="../../app/gui/library_view.py" line="195" />
+        <source>%n document(s)</source>
+        <translation><numerusform>%n document</numerusform><numerusform>%n documents</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/gui/library_view.py" line="318" />
+        <source>Remove %n document(s) from “%1”? The files on disk are not touched.</source>
+        <translation><numerusform>Remove %n document from “%1”? The file on disk is not touched.</numerusform><numerusform>Remove %n documents from “%1”? The files on disk are not touched.</numerusform></translation>
+    </message>
+</context>
+</TS>
