@@ -127,12 +127,19 @@ class SourceView(QWidget):
         if request != self._request:
             return
         self.rendered = result
-        self.image.setPixmap(QPixmap.fromImage(result.image))
         self.stack.setCurrentWidget(self.scroll)
+        pixmap = QPixmap.fromImage(result.image)
+        # The dock may have changed width while the page rendered: fit the page to it now.
+        width = self.scroll.viewport().width() - 2
+        factor = min(1.0, width / pixmap.width()) if width > 100 else 1.0
+        if factor < 1.0:
+            pixmap = pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        self.image.setPixmap(pixmap)
         if result.highlights:
             # Put the passage near the top of the view, with a little of what leads into it.
             self.image.adjustSize()
-            self.scroll.verticalScrollBar().setValue(int(result.highlights[0].top()) - 80)
+            self.scroll.widget().adjustSize()
+            self.scroll.verticalScrollBar().setValue(int(result.highlights[0].top() * factor) - 80)
         self.prev_btn.setEnabled(result.page > 1)
         self.next_btn.setEnabled(result.page < result.pages)
         self.shown.emit(self.source or {})
