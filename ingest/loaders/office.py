@@ -163,15 +163,17 @@ def _docx_paragraph_text(paragraph: Any) -> str:
 
 
 def _docx_table_rows(table: Any) -> Iterator[list[str]]:
-    for row in table.rows:
-        cells: list[str] = []
-        last = None
-        for cell in row.cells:
-            # A merged cell is returned once per grid column it spans; keep it once.
-            if cell._tc is last:
-                continue
-            last = cell._tc
-            cells.append(" ".join(cell.text.split()))
+    from docx.oxml.ns import qn
+
+    # Read the w:tc elements directly: python-docx's row.cells repeats merged cells and raises on
+    # rows whose grid does not add up (grid_offset_error.docx), which Word itself tolerates.
+    for tr in table._tbl.tr_lst:
+        cells = []
+        for tc in tr.tc_lst:
+            paragraphs = ("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in tc.iter(qn("w:p")))
+            cells.append(" ".join(" ".join(paragraphs).split()))
+            # A cell spanning columns is padded so later cells stay under their header names.
+            cells.extend([""] * (max(1, int(getattr(tc, "grid_span", 1) or 1)) - 1))
         yield cells
 
 

@@ -105,7 +105,10 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
                     textpage.close()
                     if len(text.strip()) < MIN_TEXT_CHARS:
                         width, height = page.get_size()
-                        if _image_coverage(page, width * height) >= MIN_IMAGE_COVERAGE:
+                        coverage = _image_coverage(page, width * height)
+                        # A page of a few characters (a page number, a stamp) over a big image is a
+                        # scan; a page with no text at all is worth reading from any image it has.
+                        if coverage >= MIN_IMAGE_COVERAGE or (coverage > 0 and not text.strip()):
                             if options.ocr:
                                 from ingest.loaders.ocr import ocr_image
 

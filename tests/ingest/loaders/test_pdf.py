@@ -150,3 +150,9 @@ def test_page_with_a_figure_and_text_is_not_ocred(pdf_samples: Path, monkeypatch
     monkeypatch.setattr(ocr, "ocr_image", lambda image: pytest.fail("OCR ran on a page with a text layer"))
     document = load_file(pdf_samples / "003-pdflatex-image/pdflatex-image.pdf")
     assert not document.sections[0].ocr and "Your Chapter" in document.sections[0].text
+
+
+def test_textless_page_with_a_small_image_is_ocred(office: Path) -> None:
+    # The table is a picture covering well under a third of the page, and there is no text layer.
+    section = load_file(office / "pdf/single_table.pdf").sections[0]
+    assert section.ocr and "64,058" in section.text
