@@ -1,0 +1,62 @@
+"""CLI commands for the benchmarks: `bench retrieval`, `bench qa`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure retrieval and answering quality and speed")
+    bsub = p.add_subparsers(dest="bench_command", metavar="BENCH", required=True)
+
+    r = bsub.add_parser("retrieval", help="recall@1/5/10, MRR@10, nDCG@10, latency, ingest rate")
+    r.add_argument("data", metavar="DATA", help="a SQuAD-format .json file or a BEIR-format folder")
+    r.add_argument("--format", choices=("squad", "beir"), default=None, help="default: beir for a folder, else squad")
+    r.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
+    r.add_argument("--scale", type=int, default=None, metavar="CHUNKS",
+                   help="latency only: a KB of about CHUNKS chunks from DATA's sentences, with random document vectors")
+    r.add_argument("--queries", type=int, default=500, help="queries timed with --scale (default 500)")
+    r.add_argument("--json", action="store_true", help="print one JSON document")
+    r.set_defaults(handler=cmd_retrieval)
+
+    q = bsub.add_parser("qa", help="exact match, F1, time to first token, tokens/s (app vs llama-cpp-python)")
+    q.add_argument("data", metavar="SQUAD.json")
+    q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
+    q.add_argument("--model", default=None, metavar="FILE.gguf", help="chat model (default: settings, else SmolLM2)")
+    q.add_argument("--json", action="store_true", help="print one JSON document")
+    q.set_defaults(handler=cmd_qa)
+
+
+def _print(result: dict, as_json: bool) -> None:
+    if as_json:
+        json.dump(result, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    for key, value in result.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        print(f"{key:>22}: {value}")
+
+
+def cmd_retrieval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app import bench
+
+    fmt = args.format or ("beir" if Path(args.data).is_dir() else "squad")
+    if args.scale:
+        result = bench.bench_scale(args.data, chunks=args.scale, queries=args.queries)
+    else:
+        result = bench.bench_retrieval(args.data, fmt, args.limit)
+    _print(result, args.json)
+    return 0
+
+
+def cmd_qa(args: argparse.Namespace) -> int:
+    from app import bench
+
+    result = bench.bench_qa(args.data, args.limit, args.model)
+    _print(result, args.json)
+    return 0

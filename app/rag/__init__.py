@@ -1,0 +1,2 @@
+"""The question side: find passages (hybrid retrieval, fusion, reranking), write prompts, fit them
+into the model's window."""

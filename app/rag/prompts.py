@@ -1,0 +1,116 @@
+"""Prompt templates and chat messages, in Chinese and English.
+
+Templates live in assets/prompts/ and can be replaced in settings (answer.prompt_en/prompt_zh;
+empty uses the file).  The system prompt never changes between questions and earlier turns keep
+their text, so the rendered prompt of the next question starts with the previous one's tokens
+and llama.cpp reuses its evaluated state for that prefix; passages and the question come last.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from app import paths
+from ingest.lang import detect_lang
+
+PROMPTS_DIR = paths.ASSETS_DIR / "prompts"
+
+NOT_FOUND = {
+    "en": "The documents do not contain the answer.",
+    "zh": "文档中没有相关内容。",
+}
+MODEL_KNOWLEDGE_LABEL = {
+    "en": "Not from your documents: answered from the model's general knowledge, which may be wrong.",
+    "zh": "并非来自您的文档：以下为模型自身的常识回答，可能有误。",
+}
+CUT_NOTE = {
+    "en": "{n} more passage(s) did not fit the model's context and were left out.",
+    "zh": "另有 {n} 个段落超出模型上下文，未提供给模型。",
+}
+
+
+def answer_language(question: str) -> str:
+    """'zh' for a Chinese question, else 'en' (the prompts exist in these two)."""
+    return "zh" if detect_lang(question) == "zh" else "en"
+
+
+@functools.lru_cache(maxsize=32)
+def _read(path: str, mtime: float) -> str:
+    return Path(path).read_text(encoding="utf-8").strip()
+
+
+def asset(name: str) -> str:
+    path = PROMPTS_DIR / name
+    return _read(str(path), os.path.getmtime(path))
+
+
+def system_prompt(lang: str, answer_settings=None) -> str:
+    custom = ""
+    if answer_settings is not None:
+        custom = (answer_settings.prompt_zh if lang == "zh" else answer_settings.prompt_en).strip()
+    return custom or asset(f"answer_{lang}.txt")
+
+
+def knowledge_prompt(lang: str) -> str:
+    return asset(f"knowledge_{lang}.txt")
+
+
+@dataclass(frozen=True)
+class PromptPassage:
+    n: int
+    label: str  # "report.pdf, p. 3"
+    text: str
+
+
+def passage_label(path: str, page: int | None, heading_path: Sequence[str] = (), lang: str = "en") -> str:
+    name = Path(path).name
+    where = ""
+    if page is not None:
+        where = f", 第 {page} 页" if lang == "zh" else f", p. {page}"
+    heading = f" — {' / '.join(heading_path)}" if heading_path else ""
+    return f"{name}{where}{heading}"
+
+
+def format_passage(p: PromptPassage) -> str:
+    return f"[{p.n}] ({p.label})\n{p.text.strip()}"
+
+
+def user_message(question: str, passages: Sequence[PromptPassage], lang: str) -> str:
+    if lang == "zh":
+        head, q = "段落：", "问题："
+    else:
+        head, q = "Passages:", "Question:"
+    body = "\n\n".join(format_passage(p) for p in passages)
+    return f"{head}\n{body}\n\n{q} {question.strip()}"
+
+
+def answer_messages(question: str, passages: Sequence[PromptPassage], history: Sequence[tuple[str, str]],
+                    lang: str, answer_settings=None) -> list[dict]:
+    messages = [{"role": "system", "content": system_prompt(lang, answer_settings)}]
+    for q, a in history:
+        messages.append({"role": "user", "content": q})
+        messages.append({"role": "assistant", "content": a})
+    messages.append({"role": "user", "content": user_message(question, passages, lang)})
+    return messages
+
+
+def knowledge_messages(question: str, history: Sequence[tuple[str, str]], lang: str) -> list[dict]:
+    messages = [{"role": "system", "content": knowledge_prompt(lang)}]
+    for q, a in history:
+        messages.append({"role": "user", "content": q})
+        messages.append({"role": "assistant", "content": a})
+    messages.append({"role": "user", "content": question.strip()})
+    return messages
+
+
+def condense_messages(question: str, history: Sequence[tuple[str, str]], lang: str) -> list[dict]:
+    if lang == "zh":
+        lines = [f"用户：{q}\n助手：{a}" for q, a in history]
+    else:
+        lines = [f"User: {q}\nAssistant: {a}" for q, a in history]
+    text = asset(f"condense_{lang}.txt").format(history="\n".join(lines), question=question.strip())
+    return [{"role": "user", "content": text}]

@@ -1,0 +1,258 @@
+"""Asking questions: retrieval, prompt packing and streamed, cited answers.
+
+One service serves the GUI, the CLI, the benchmarks and the tests.  `search` finds passages;
+`ask` rewrites a follow-up into a standalone question, retrieves, packs passages into the model's
+window, streams the answer and maps its [n] citations back to sources.  When no passage passes
+the score threshold the answer says the documents do not cover the question (or, if the user
+chose so, answers from the model's own knowledge, clearly marked), without inventing a citation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from app.errors import ModelError
+from app.llm.llama import ChatModel, Generation
+from app.rag import prompts
+from app.rag.budget import pack
+from app.rag.retrieve import Passage, Retriever, SearchResult
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SNIPPET_CHARS = 240
+
+
+@dataclass
+class Source:
+    n: int  # the [n] the answer cites it by
+    kb: str
+    path: str
+    page: int | None
+    heading_path: tuple
+    snippet: str
+    text: str
+    score: float
+    start: int  # character offsets within that page's extracted section text
+    end: int
+    supports: list[str] = field(default_factory=list)  # sentences of the answer that cite [n]
+    section: int = 0
+
+
+@dataclass
+class Answer:
+    text: str
+    sources: list[Source]
+    not_found: bool
+    from_model_knowledge: bool
+    cut_passages: int
+    timings: dict = field(default_factory=dict)
+    cut_sources: list[Source] = field(default_factory=list)  # passages retrieved but left out for room
+    standalone_question: str = ""
+    cancelled: bool = False
+
+
+def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def passage_to_source(n: int, p: Passage) -> Source:
+    return Source(n=n, kb=p.kb, path=p.path, page=p.page, heading_path=tuple(p.heading_path), snippet=_snippet(p.text),
+                  text=p.text, score=p.score, start=p.start, end=p.end, section=p.section)
+
+
+_CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+
+
+def map_citations(answer_text: str, sources: list[Source]) -> list[Source]:
+    """Fill each source's `supports` with the answer sentences citing it; return those cited first."""
+    by_n = {s.n: s for s in sources}
+    for s in sources:
+        s.supports = []
+    for sentence in _SENTENCE.findall(answer_text):
+        for group in _CITE.findall(sentence):
+            for num in re.findall(r"\d+", group):
+                src = by_n.get(int(num))
+                clean = sentence.strip()
+                if src is not None and clean and clean not in src.supports:
+                    src.supports.append(clean)
+    cited = [s for s in sources if s.supports]
+    return cited + [s for s in sources if not s.supports]
+
+
+class ChatService:
+    def __init__(self, settings: Settings, library, model=None) -> None:
+        """`library` is a LibraryService; `model` pins a loaded ChatModel (tests, benchmarks)."""
+        self.settings = settings
+        self.library = library
+        self._pinned_model = model
+        self._model: ChatModel | None = None
+        self._model_key: tuple | None = None
+        self._reranker = None
+        self._reranker_key: str | None = None
+        self._lock = threading.RLock()
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def _reranker_for(self, path: str):
+        if not path:
+            return None
+        with self._lock:
+            if self._reranker is None or self._reranker_key != path:
+                from app.rag.rerank import CrossEncoderReranker
+
+                self._reranker = CrossEncoderReranker(path)
+                self._reranker_key = path
+            return self._reranker
+
+    def retriever(self) -> Retriever:
+        s = self.settings.retrieval
+        return Retriever.from_settings(s, self.library.embedder(), self._reranker_for(s.reranker_path))
+
+    def retrieve(self, question: str, kbs: Sequence[str], top_k: int | None = None) -> SearchResult:
+        opened = [self.library.open_kb(name) for name in dict.fromkeys(kbs or ["default"])]
+        return self.retriever().search(question, opened, top_k=top_k)
+
+    def search(self, question: str, kbs: Sequence[str], top_k: int | None = None) -> list[Source]:
+        result = self.retrieve(question, kbs, top_k)
+        return [passage_to_source(i + 1, p) for i, p in enumerate(result.passages)]
+
+    # -- the model ---------------------------------------------------------------------------
+
+    def model(self) -> ChatModel:
+        """The chat model for the current settings; a changed model setting means a new model."""
+        with self._lock:
+            if self._pinned_model is not None:
+                return self._pinned_model
+            key = tuple(sorted(self.settings.model.model_dump().items()))
+            if self._model is None or self._model_key != key:
+                if self._model is not None:
+                    self._model.close()
+                self._model = ChatModel.from_settings(self.settings.model)
+                self._model_key = key
+            return self._model
+
+    def model_state(self) -> str:
+        """'not loaded', 'loading', 'ready' or 'error: <reason>'."""
+        with self._lock:
+            model = self._pinned_model or self._model
+        return model.state if model is not None else "not loaded"
+
+    def load_model(self) -> None:
+        """Load the chat model now (the GUI calls this on a worker thread); raises ModelError."""
+        self.model().load()
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def _rewrite(self, question: str, history: list[tuple[str, str]], lang: str, cancel) -> str:
+        """A follow-up turned into a standalone question for retrieval.
+
+        The model rewrites it; a rewrite that is empty, rambling or multi-line is refused and the
+        cheap fallback -- the previous question followed by this one -- is used instead, so the
+        retrievers still see what "it" or "that" refers to.
+        """
+        if not history:
+            return question
+        fallback = f"{history[-1][0].strip()} {question.strip()}"
+        try:
+            gen = self.model().stream(prompts.condense_messages(question, history[-2:], lang), cancel=cancel,
+                                      max_tokens=64, temperature=0.0)
+        except ModelError:
+            return fallback
+        text = gen.text.strip().strip('"“”').strip()
+        if gen.cancelled or not text or "\n" in text or len(text) > 3 * len(question) + 120 or gen.finish_reason == "length":
+            return fallback
+        return text
+
+    def ask(self, question: str, kbs: Sequence[str], history: Sequence = (), on_token: Callable[[str], None] | None = None,
+            cancel=None) -> Answer:
+        """Answer `question` from the passages of `kbs`, streaming text to `on_token`.
+
+        `history` holds earlier (question, answer) pairs, oldest first.  A cancelled answer comes
+        back with what was written so far and `cancelled=True`.
+        """
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        lang = prompts.answer_language(question)
+        turns = max(0, self.settings.answer.history_turns)
+        hist = [(str(q), str(a)) for q, a in (list(history)[-turns:] if turns else [])]
+        emit = on_token or (lambda _piece: None)
+
+        t0 = time.perf_counter()
+        standalone = self._rewrite(question, hist, lang, cancel)
+        timings["rewrite_s"] = round(time.perf_counter() - t0, 4)
+        if cancel is not None and cancel.cancelled:
+            return Answer("", [], False, False, 0, timings, standalone_question=standalone, cancelled=True)
+
+        t0 = time.perf_counter()
+        result = self.retrieve(standalone, kbs)
+        timings["retrieve_s"] = round(time.perf_counter() - t0, 4)
+        model = self.model()
+        settings = self.settings
+
+        if not result.passages:
+            if settings.answer.when_not_found != "model_knowledge":
+                text = prompts.NOT_FOUND[lang]
+                emit(text)
+                timings["total_s"] = round(time.perf_counter() - started, 4)
+                return Answer(text, [], True, False, 0, timings, standalone_question=standalone)
+            label = prompts.MODEL_KNOWLEDGE_LABEL[lang] + "\n\n"
+            emit(label)
+            gen = model.stream(prompts.knowledge_messages(question, hist, lang), on_token=on_token, cancel=cancel)
+            self._generation_timings(timings, gen)
+            timings["total_s"] = round(time.perf_counter() - started, 4)
+            return Answer(label + gen.text.strip(), [], True, True, 0, timings, standalone_question=standalone,
+                          cancelled=gen.cancelled)
+
+        t0 = time.perf_counter()
+        candidates = [prompts.PromptPassage(i + 1, prompts.passage_label(p.path, p.page, p.heading_path, lang), p.text)
+                      for i, p in enumerate(result.passages)]
+
+        def build(q, ps, h):
+            return prompts.answer_messages(q, ps, h, lang, settings.answer)
+
+        packed = pack(question, candidates, hist, build, model, model.n_ctx, model.max_tokens)
+        # Number the passages that made it 1..k, in rank order, so the citations are contiguous.
+        kept_idx = [p.n - 1 for p in packed.passages]
+        cut_idx = [p.n - 1 for p in packed.cut]
+        final = [prompts.PromptPassage(i + 1, p.label, p.text) for i, p in enumerate(packed.passages)]
+        sources = [passage_to_source(i + 1, result.passages[j]) for i, j in enumerate(kept_idx)]
+        cut_sources = [passage_to_source(len(final) + i + 1, result.passages[j]) for i, j in enumerate(cut_idx)]
+        timings["pack_s"] = round(time.perf_counter() - t0, 4)
+        timings["history_dropped"] = packed.history_dropped
+        if not final:
+            raise ModelError(f"The question and the answer room ({model.max_tokens} tokens) leave no room for any passage "
+                             f"in the model's {model.n_ctx}-token context: raise model.n_ctx or lower model.max_tokens.")
+
+        gen = model.stream(build(question, final, packed.history), on_token=on_token, cancel=cancel)
+        self._generation_timings(timings, gen)
+        text = gen.text.strip()
+        ordered = map_citations(text, sources)
+        not_found = _says_not_found(text, lang)
+        timings["total_s"] = round(time.perf_counter() - started, 4)
+        return Answer(text, ordered, not_found, False, len(cut_sources), timings, cut_sources=cut_sources,
+                      standalone_question=standalone, cancelled=gen.cancelled)
+
+    @staticmethod
+    def _generation_timings(timings: dict, gen: Generation) -> None:
+        timings.update({
+            "prompt_tokens": gen.prompt_tokens, "cached_tokens": gen.cached_tokens, "tokens": gen.tokens,
+            "ttft_s": round(gen.ttft_s, 4) if gen.ttft_s is not None else None,
+            "generate_s": round(gen.total_s, 4),
+            "tokens_per_s": round(gen.tokens_per_s, 2) if gen.tokens_per_s else None,
+        })
+
+
+def _says_not_found(text: str, lang: str) -> bool:
+    probe = "".join(text.split()).lower()
+    for phrase in prompts.NOT_FOUND.values():
+        if "".join(phrase.split()).lower().rstrip(".。") in probe:
+            return True
+    return False
