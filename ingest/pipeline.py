@@ -282,7 +282,7 @@ class IngestPipeline:
             job.doc = future.result()
             job.chunks = self.splitter.split(job.doc, job.path, document_id(job.path, job.content_hash))
             if not job.chunks:
-                raise IngestError("no text found (empty file, or a scan and OCR is off)")
+                raise IngestError("no text found: the file holds only whitespace")
         except FutureTimeout:
             self._fail(job, str(FileTimeout(f"reading took longer than {self.options.file_timeout_s:.0f} s (settings: ingest.file_timeout_s)")))
             return

@@ -125,5 +125,7 @@ def load_file(path: Path, options: LoadOptions = LoadOptions()) -> LoadedDocumen
     except Exception as exc:  # a parsing library failed: keep the reason, drop the traceback
         raise CorruptFile(f"corrupt {kind}: {_first_line(exc)}") from None
     if document.text_chars == 0:
-        raise EmptyDocument("no text found (empty file, or a scan and OCR is off)")
+        if options.ocr:
+            raise EmptyDocument("no text found: the file is empty, or its images hold no readable text")
+        raise EmptyDocument("no text found: the file is empty, or a scan while OCR is off (settings: ingest.ocr)")
     return document

@@ -76,7 +76,7 @@ def load_image(path: Path, options: LoadOptions) -> LoadedDocument:
     from PIL import Image, ImageSequence
 
     if not options.ocr:
-        raise EmptyDocument("no text found (empty file, or a scan and OCR is off)")
+        raise EmptyDocument("no text found: this is an image and OCR is off (settings: ingest.ocr)")
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         image = Image.open(path)
