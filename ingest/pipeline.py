@@ -81,12 +81,14 @@ def _limit_memory() -> None:
         pass
 
 
-def _parse(path: str, ocr: bool, max_pages: int) -> LoadedDocument:
+def _parse(path: str, ocr: bool, max_pages: int, timeout_s: float | None = None) -> LoadedDocument:
     """Runs in a parser process."""
     from ingest.loaders import LoadOptions, load_file
 
+    # Leave a fifth of the budget for the pages after OCR stops and for sending the result back.
+    deadline = time.monotonic() + 0.8 * timeout_s if timeout_s else None
     try:
-        return load_file(Path(path), LoadOptions(ocr=ocr, max_pages=max_pages))
+        return load_file(Path(path), LoadOptions(ocr=ocr, max_pages=max_pages, ocr_deadline=deadline))
     except MemoryError:
         raise IngestError("needs more memory than a single file is allowed (is it a decompression bomb?)") from None
 
@@ -134,7 +136,7 @@ def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> t
 class IngestPipeline:
     def __init__(self, kb: KnowledgeBase, embedder: Embedder, options: IngestOptions,
                  progress: ProgressSink | None = None, cancel: CancelToken | None = None,
-                 exclude: Sequence[Path] = (), parse: Callable[[str, bool, int], LoadedDocument] | None = None) -> None:
+                 exclude: Sequence[Path] = (), parse: Callable[[str, bool, int, float], LoadedDocument] | None = None) -> None:
         """`parse` runs in the parser processes; it must be a module-level function (tests swap it)."""
         self.kb = kb
         self.parse = parse or _parse
@@ -245,7 +247,7 @@ class IngestPipeline:
         pool = ProcessPool(max_workers=workers, initializer=_limit_memory, context=ctx)
         try:
             futures = {
-                pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages),
+                pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages, self.options.file_timeout_s),
                               timeout=self.options.file_timeout_s): job
                 for job in jobs
             }

@@ -23,6 +23,9 @@ class LoadOptions:
 
     ocr: bool = True  # OCR images and PDF pages that have no text layer
     max_pages: int = 5000  # pages/slides/sheets beyond this are not read; a warning says so
+    # time.monotonic() after which no more pages are OCRed: a long scan is indexed as far as its
+    # time budget allows, with a warning, instead of failing whole when the budget runs out.
+    ocr_deadline: float | None = None
 
 
 Loader = Callable[[Path, LoadOptions], LoadedDocument]

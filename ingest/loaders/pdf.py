@@ -19,6 +19,7 @@ OCR'd pages (Section.ocr=True) have no char boxes; the viewer shows the page wit
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,7 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
     warnings: list[str] = []
     sections: list[Section] = []
     skipped_scans = 0
+    out_of_time = 0
     unreadable: list[int] = []
     try:
         pages = len(document)
@@ -109,7 +111,9 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
                         # A page of a few characters (a page number, a stamp) over a big image is a
                         # scan; a page with no text at all is worth reading from any image it has.
                         if coverage >= MIN_IMAGE_COVERAGE or (coverage > 0 and not text.strip()):
-                            if options.ocr:
+                            if options.ocr and options.ocr_deadline is not None and time.monotonic() > options.ocr_deadline:
+                                out_of_time += 1
+                            elif options.ocr:
                                 from ingest.loaders.ocr import ocr_image
 
                                 ocr_text = ocr_image(_render(page))
@@ -131,6 +135,9 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
         document.close()
     if skipped_scans:
         warnings.append(f"{skipped_scans} page(s) look scanned and were not read because OCR is off")
+    if out_of_time:
+        warnings.append(f"{out_of_time} scanned page(s) were not read: OCR ran out of this file's time budget "
+                        "(settings: ingest.file_timeout_s)")
     if unreadable:
         shown = ", ".join(map(str, unreadable[:10])) + (" ..." if len(unreadable) > 10 else "")
         warnings.append(f"{len(unreadable)} page(s) could not be read: {shown}")

@@ -78,7 +78,7 @@ def test_touched_but_identical_file_is_skipped_by_hash(library, tmp_path):
     assert [e.state for e in library.ingest([f], "t").events] == ["skipped"]
 
 
-def hanging_or_crashing_parse(path, ocr, max_pages):
+def hanging_or_crashing_parse(path, ocr, max_pages, timeout_s):
     """Stands in for a loader that hangs or dies on one file; runs in the parser process."""
     from ingest.pipeline import _parse
 
@@ -86,7 +86,7 @@ def hanging_or_crashing_parse(path, ocr, max_pages):
         time.sleep(600)
     if path.endswith("crash.txt"):
         os._exit(11)
-    return _parse(path, ocr, max_pages)
+    return _parse(path, ocr, max_pages, timeout_s)
 
 
 def test_hanging_crashing_and_missing_files_fail_alone(library, tmp_path):

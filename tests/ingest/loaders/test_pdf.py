@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -156,3 +157,17 @@ def test_textless_page_with_a_small_image_is_ocred(office: Path) -> None:
     # The table is a picture covering well under a third of the page, and there is no text layer.
     section = load_file(office / "pdf/single_table.pdf").sections[0]
     assert section.ocr and "64,058" in section.text
+
+
+def test_ocr_stops_at_the_deadline_and_says_so(office: Path, pdf_samples: Path, tmp_path: Path, monkeypatch) -> None:
+    import ingest.loaders.ocr as ocr
+
+    # A text page followed by a scanned page.
+    merged = pdfium.PdfDocument.new()
+    merged.import_pages(pdfium.PdfDocument(str(pdf_samples / "003-pdflatex-image/pdflatex-image.pdf")), [0])
+    merged.import_pages(pdfium.PdfDocument(str(office / "pdf/loremipsum-flat.pdf")), [0])
+    merged.save(str(tmp_path / "mixed.pdf"))
+    monkeypatch.setattr(ocr, "ocr_image", lambda image: pytest.fail("OCR ran after its deadline"))
+    document = load_file(tmp_path / "mixed.pdf", LoadOptions(ocr_deadline=time.monotonic() - 1))
+    assert [s.page for s in document.sections] == [1] and "Your Chapter" in document.sections[0].text
+    assert any("1 scanned page(s) were not read" in w for w in document.warnings)
