@@ -201,6 +201,8 @@ class ChatModel:
             except Exception as exc:  # a template llama-cpp's Jinja cannot parse: fall back, say so
                 log.warning("chat template in %s unusable (%s); using %s", self.path, exc, DEFAULT_FALLBACK)
         name = self.chat_template if self.chat_template in FALLBACK_FORMATS else DEFAULT_FALLBACK
+        if name == "alpaca":
+            return format_alpaca, name
         return getattr(llama_chat_format, FALLBACK_FORMATS[name]), name
 
     def close(self) -> None:
@@ -291,6 +293,24 @@ class ChatModel:
             gen.total_s = time.perf_counter() - started
             gen.text = "".join(pieces)
         return gen
+
+
+def format_alpaca(messages: list[dict], **_kwargs):
+    """Stanford Alpaca layout.  llama-cpp's own 'alpaca' format ends without the '### Response:'
+    line, so the model never learns it is its turn; this one ends with it."""
+    from llama_cpp.llama_chat_format import ChatFormatterResponse
+
+    parts: list[str] = []
+    for m in messages:
+        content = (m.get("content") or "").strip()
+        if m["role"] == "system":
+            parts.append(content + "\n\n")
+        elif m["role"] == "user":
+            parts.append(f"### Instruction:\n{content}\n\n")
+        else:
+            parts.append(f"### Response:\n{content}\n\n")
+    parts.append("### Response:\n")
+    return ChatFormatterResponse(prompt="".join(parts), stop=["### Instruction:"])
 
 
 def _common_prefix(llm, tokens: list[int]) -> int:

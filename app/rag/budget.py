@@ -17,6 +17,8 @@ from app.rag.prompts import PromptPassage, format_passage
 
 # Tokens kept free for template quirks (BOS, a generation prompt the count cannot see).
 SAFETY_TOKENS = 16
+# Below this much room a truncated passage says too little to be worth sending.
+MIN_PASSAGE_TOKENS = 32
 
 
 class TokenCounter(Protocol):
@@ -33,6 +35,7 @@ class Packed:
     history_dropped: int = 0
     prompt_tokens: int = 0
     budget: int = 0  # tokens available to the prompt: n_ctx - max_tokens - safety
+    truncated: int | None = None  # n of a passage sent only in part (it is also listed in `cut`)
 
 
 def pack(question: str, passages: Sequence[PromptPassage], history: Sequence[tuple[str, str]],
@@ -75,5 +78,21 @@ def pack(question: str, passages: Sequence[PromptPassage], history: Sequence[tup
     while kept and total > budget:
         cut.insert(0, kept.pop())
         total = measure(kept, history)
+    truncated = None
+    if not kept and cut and budget - total > MIN_PASSAGE_TOKENS:
+        # Not even the best passage fits whole: send as much of its beginning as fits, and say so.
+        best_p = cut[0]
+        lo, hi = 0, len(best_p.text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            trial = PromptPassage(best_p.n, best_p.label, best_p.text[:mid] + " …")
+            if measure([trial], history) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo > 0:
+            kept = [PromptPassage(best_p.n, best_p.label, best_p.text[:lo] + " …")]
+            truncated = best_p.n
+            total = measure(kept, history)
     cut.sort(key=lambda p: p.n)
-    return Packed(kept, cut, history, dropped, total, budget)
+    return Packed(kept, cut, history, dropped, total, budget, truncated)

@@ -71,16 +71,20 @@ def fusion_weights(dense_confidence: float, keyword_confidence: float, covered: 
 
 
 def fuse(dense: Sequence[tuple[Hashable, float]], keyword: Sequence[tuple[Hashable, float]],
-         covered: bool) -> tuple[list[tuple[Hashable, float]], FusionWeights]:
+         covered: bool, keyword_complete: bool = False) -> tuple[list[tuple[Hashable, float]], FusionWeights]:
     """Order the union of both candidate lists by adaptively weighted z-scores.
 
-    `dense` holds (key, cosine), `keyword` (key, BM25 score), each best first or in any order.
-    A candidate missing from one list gets that list's lowest z-score: it was not in that
-    retriever's top candidates, so it scores at most as well as the worst of them.
+    `dense` holds (key, cosine), `keyword` (key, BM25 score), each in any order.  A candidate
+    missing from one list scores as that list's worst -- it was not among that retriever's top
+    candidates -- except that when `keyword_complete` says the keyword list holds every chunk
+    matching any query term, a missing candidate matched no term at all and its BM25 is 0.
     Returns (key, fused z) best first and the weights used.
     """
+    keyword = list(keyword)
+    missing_kw = [k for k, _ in dense if k not in dict(keyword)] if keyword_complete and keyword else []
+    # Known zeros join the keyword distribution, so a few true matches stand out as they should.
+    zk, conf_k = _zscores(keyword + [(k, 0.0) for k in missing_kw])
     zd, conf_d = _zscores(dense)
-    zk, conf_k = _zscores(keyword)
     weights = fusion_weights(conf_d, conf_k, covered, bool(dense), bool(keyword))
     floor_d = min(zd.values()) if zd else 0.0
     floor_k = min(zk.values()) if zk else 0.0

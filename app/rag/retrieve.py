@@ -19,7 +19,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from app.rag.fusion import FusionWeights, fuse
-from ingest.keyword import query_terms, tokenize_for_index
+from ingest.keyword import query_terms
 from ingest.lang import detect_lang
 
 log = logging.getLogger(__name__)
@@ -99,22 +99,37 @@ class SearchResult:
 
 
 _WORD = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]+", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _stem(word: str) -> str:
-    # A light suffix strip: enough to match "reports"/"reported" with "report" in the coverage check.
-    for suffix in ("ing", "ed", "es", "s"):
+    # A light suffix strip: enough to match "leaves"/"leave", "reported"/"reports" in the coverage check.
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    for suffix in ("ing", "ed", "e"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 
 
 def term_coverage(terms: Sequence[str], text: str) -> float:
-    """Share of the query's terms that occur in the text (0..1), CJK words and English stems alike."""
+    """Share of the query's terms that occur in the text (0..1).
+
+    Chinese terms (jieba words) count when they occur as a substring -- the passage's own
+    segmentation may cut differently; English terms are compared on light stems.
+    """
     if not terms:
         return 0.0
-    words = {_stem(w) for w in _WORD.findall(tokenize_for_index(text).lower())}
-    hits = sum(1 for t in terms if _stem(t) in words)
+    lowered = text.lower()
+    words: set[str] | None = None
+    hits = 0
+    for t in terms:
+        if _CJK.search(t):
+            hits += t in lowered
+            continue
+        if words is None:
+            words = {_stem(w) for w in _WORD.findall(lowered)}
+        hits += _stem(t) in words
     return hits / len(terms)
 
 

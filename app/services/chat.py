@@ -221,10 +221,14 @@ class ChatService:
         packed = pack(question, candidates, hist, build, model, model.n_ctx, model.max_tokens)
         # Number the passages that made it 1..k, in rank order, so the citations are contiguous.
         kept_idx = [p.n - 1 for p in packed.passages]
-        cut_idx = [p.n - 1 for p in packed.cut]
+        # A passage sent only in part is a source (it was used) and also reported as cut.
+        cut_idx = [p.n - 1 for p in packed.cut if p.n != packed.truncated]
+        timings["truncated_passage"] = packed.truncated is not None
         final = [prompts.PromptPassage(i + 1, p.label, p.text) for i, p in enumerate(packed.passages)]
         sources = [passage_to_source(i + 1, result.passages[j]) for i, j in enumerate(kept_idx)]
         cut_sources = [passage_to_source(len(final) + i + 1, result.passages[j]) for i, j in enumerate(cut_idx)]
+        if packed.truncated is not None:
+            sources[0].text = packed.passages[0].text
         timings["pack_s"] = round(time.perf_counter() - t0, 4)
         timings["history_dropped"] = packed.history_dropped
         if not final:

@@ -1,0 +1,60 @@
+"""Token budget: passages packed by rank, cuts reported, history gives way first."""
+
+from app.rag.budget import SAFETY_TOKENS, pack
+from app.rag.prompts import PromptPassage
+
+
+class WordCounter:
+    """One token per whitespace-separated word; a prompt is its messages joined."""
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def prompt_tokens(self, messages: list[dict]) -> int:
+        return sum(self.count_tokens(m["content"]) + 2 for m in messages)
+
+
+def build(question, passages, history):
+    msgs = [{"role": "system", "content": "answer from passages"}]
+    for q, a in history:
+        msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    body = "\n\n".join(f"[{p.n}] ({p.label})\n{p.text}" for p in passages)
+    return msgs + [{"role": "user", "content": f"{body}\n\n{question}"}]
+
+
+def passages(*sizes):
+    return [PromptPassage(i + 1, "f.txt", " ".join(["w"] * n)) for i, n in enumerate(sizes)]
+
+
+def test_everything_fits_when_there_is_room():
+    out = pack("q?", passages(10, 10), [], build, WordCounter(), n_ctx=1000, max_tokens=100)
+    assert [p.n for p in out.passages] == [1, 2] and out.cut == []
+    assert out.prompt_tokens <= out.budget == 1000 - 100 - SAFETY_TOKENS
+
+
+def test_passages_that_do_not_fit_are_reported_not_lost():
+    # budget = 300 - 100 - 16 = 184; base prompt ~8 tokens; each passage costs size + 4
+    out = pack("q?", passages(100, 100, 30), [], build, WordCounter(), n_ctx=300, max_tokens=100)
+    assert [p.n for p in out.passages] == [1, 3]
+    assert [p.n for p in out.cut] == [2]
+    assert out.prompt_tokens <= out.budget
+
+
+def test_answer_room_is_reserved():
+    big = pack("q?", passages(180), [], build, WordCounter(), n_ctx=300, max_tokens=100)
+    assert big.truncated == 1 and len(big.passages[0].text.split()) < 180
+    small_answer = pack("q?", passages(180), [], build, WordCounter(), n_ctx=300, max_tokens=50)
+    assert [p.n for p in small_answer.passages] == [1]
+
+
+def test_history_gives_way_before_the_best_passage():
+    history = [("old question " * 20, "old answer " * 20), ("recent question", "recent answer")]
+    out = pack("q?", passages(120), history, build, WordCounter(), n_ctx=300, max_tokens=100)
+    assert [p.n for p in out.passages] == [1]
+    assert out.history_dropped == 1 and out.history == [("recent question", "recent answer")]
+
+
+def test_a_best_passage_too_long_for_the_window_is_sent_in_part_and_reported():
+    out = pack("q?", passages(400), [], build, WordCounter(), n_ctx=300, max_tokens=100)
+    assert out.truncated == 1 and [p.n for p in out.passages] == [1]
+    assert out.passages[0].text.endswith("…") and out.prompt_tokens <= out.budget
