@@ -392,3 +392,104 @@ def bench_scale(data: str | Path, chunks: int = 100_000, queries: int = 500, set
         "note": "document vectors are random (latency only); queries embedded by the real embedder; "
                 "real pipeline, Chroma store and FTS5 keyword index",
     }
+
+
+# -- question answering ------------------------------------------------------------------------
+
+_CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def clean_answer(text: str) -> str:
+    """The answer as scored: citation markers removed, first line only."""
+    text = _CITATION.sub("", text).strip()
+    return text.splitlines()[0].strip() if text else ""
+
+
+def _raw_run(llm, tokens: list[int], stop: list[str], criteria, max_tokens: int, temperature: float, seed: int) -> dict:
+    """The same prompt through llama-cpp-python alone: the baseline for the app's overhead."""
+    started = time.perf_counter()
+    first = None
+    n = 0
+    for chunk in llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature, stop=stop or None,
+                                       stopping_criteria=criteria, stream=True, seed=seed):
+        if chunk["choices"][0].get("text"):
+            n += 1
+            if first is None:
+                first = time.perf_counter() - started
+    total = time.perf_counter() - started
+    tps = (n - 1) / (total - first) if first is not None and n > 1 and total > first else None
+    return {"ttft_s": first, "tokens": n, "tokens_per_s": tps}
+
+
+def bench_qa(data: str | Path, limit: int | None = None, model_path: str | None = None, settings=None,
+             max_tokens: int = 64) -> dict:
+    """EM/F1 of `ChatService.ask` on SQuAD-format data, and its speed against llama-cpp-python alone.
+
+    Each question is answered by the app (retrieval, packing, template, streaming); the exact
+    prompt tokens it sent are then run through a second, bare `llama_cpp.Llama` with the same
+    parameters.  Both keep their own prompt cache, so both reuse the stable system prompt.
+    """
+    from app.llm.llama import ChatModel
+    from app.settings import Settings
+
+    dataset = load_squad(data, limit)
+    if not dataset.questions:
+        raise LocalKBError(f"No questions in {data}.")
+    settings = settings or Settings()
+    if model_path:
+        settings.model.model_path = model_path
+    max_tokens = max(16, max_tokens)  # the settings schema's lower bound
+    settings.model.max_tokens = max_tokens
+    with temporary_home() as work:
+        settings, library, chat = _services(settings)
+        try:
+            _write_documents(dataset, work / "docs")
+            library.ingest([work / "docs"], kb="bench")
+            model: ChatModel = chat.model()
+            model.load()
+            import llama_cpp
+
+            raw = llama_cpp.Llama(model_path=str(model.path), n_ctx=model.n_ctx, n_threads=model.n_threads,
+                                  n_threads_batch=model.n_threads, n_gpu_layers=model.n_gpu_layers, seed=model.seed,
+                                  verbose=False)
+            em = f1 = 0.0
+            not_found = 0
+            app_ttft, app_tps, raw_ttft, raw_tps, retrieve_s = [], [], [], [], []
+            for q in dataset.questions:
+                answer = chat.ask(q.text, ["bench"])
+                predicted = clean_answer(answer.text)
+                em += exact_match(predicted, q.answers)
+                f1 += f1_score(predicted, q.answers)
+                not_found += answer.not_found
+                retrieve_s.append(answer.timings.get("retrieve_s", 0.0))
+                if answer.timings.get("ttft_s") is None or model.last_prompt is None:
+                    continue  # answered without the model (not found)
+                app_ttft.append(answer.timings["ttft_s"])
+                if answer.timings.get("tokens_per_s"):
+                    app_tps.append(answer.timings["tokens_per_s"])
+                tokens, stop, criteria = model.last_prompt
+                base = _raw_run(raw, tokens, stop, criteria, max_tokens, model.temperature, model.seed)
+                if base["ttft_s"] is not None:
+                    raw_ttft.append(base["ttft_s"])
+                if base["tokens_per_s"]:
+                    raw_tps.append(base["tokens_per_s"])
+            raw.close()
+        finally:
+            library.close()
+    n = len(dataset.questions)
+
+    def med(v):
+        return round(float(np.median(v)), 4) if v else None
+
+    out = {
+        "data": str(data), "questions": n, "model": str(model.path), "template": model.template_source,
+        "exact_match": round(100 * em / n, 2), "f1": round(100 * f1 / n, 2), "not_found": not_found,
+        "app_ttft_s_p50": med(app_ttft), "raw_ttft_s_p50": med(raw_ttft),
+        "app_tokens_per_s_p50": med(app_tps), "raw_tokens_per_s_p50": med(raw_tps),
+        "retrieve_s_p50": med(retrieve_s), "max_tokens": max_tokens,
+    }
+    if out["app_ttft_s_p50"] and out["raw_ttft_s_p50"]:
+        out["ttft_ratio_app_over_raw"] = round(out["app_ttft_s_p50"] / out["raw_ttft_s_p50"], 3)
+    if out["app_tokens_per_s_p50"] and out["raw_tokens_per_s_p50"]:
+        out["tokens_per_s_ratio_app_over_raw"] = round(out["app_tokens_per_s_p50"] / out["raw_tokens_per_s_p50"], 3)
+    return out

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("data", metavar="SQUAD.json")
     q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
     q.add_argument("--model", default=None, metavar="FILE.gguf", help="chat model (default: settings, else SmolLM2)")
+    q.add_argument("--max-tokens", type=int, default=64, metavar="N", help="answer length cap (default 64: SQuAD answers are short)")
     q.add_argument("--json", action="store_true", help="print one JSON document")
     q.set_defaults(handler=cmd_qa)
 
@@ -57,6 +58,6 @@ def cmd_retrieval(args: argparse.Namespace) -> int:
 def cmd_qa(args: argparse.Namespace) -> int:
     from app import bench
 
-    result = bench.bench_qa(args.data, args.limit, args.model)
+    result = bench.bench_qa(args.data, args.limit, args.model, max_tokens=args.max_tokens)
     _print(result, args.json)
     return 0

@@ -116,6 +116,7 @@ class ChatModel:
         self.lora_path = lora_path
         self.seed = seed
         self.template_source = ""  # "gguf" or the fallback name, once loaded
+        self.last_prompt: tuple[list[int], list[str], object] | None = None  # what the last generation was given
         self._llm = None
         self._formatter = None
         self._state = "not loaded"
@@ -258,6 +259,7 @@ class ChatModel:
             raise ModelError(f"The prompt ({len(tokens)} tokens) does not fit the model's context ({self.n_ctx}); "
                              "raise model.n_ctx or lower retrieval.top_k.")
         gen = Generation(prompt_tokens=len(tokens))
+        self.last_prompt = (list(tokens), list(stop or []), stopping_criteria)
         with self._run_lock:
             gen.cached_tokens = _common_prefix(llm, tokens)
             started = time.perf_counter()

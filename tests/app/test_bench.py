@@ -113,3 +113,20 @@ def test_cli_bench_retrieval_json(tmp_path: Path, capsys, monkeypatch, embedder)
     assert run(["bench", "retrieval", str(_squad(tmp_path)), "--limit", "2", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["questions"] == 2 and "recall@10" in doc and "ndcg@10" in doc
+
+
+def test_bench_qa_scores_answers_and_times_app_against_raw(tmp_path: Path, embedder, monkeypatch):
+    from app.services import library as library_module
+
+    real_init = library_module.LibraryService.__init__
+    monkeypatch.setattr(library_module.LibraryService, "__init__",
+                        lambda self, settings, **_kw: real_init(self, settings, embedder=embedder))
+    out = bench.bench_qa(_squad(tmp_path), limit=2, max_tokens=16)
+    assert out["questions"] == 2 and 0 <= out["exact_match"] <= 100 and 0 <= out["f1"] <= 100
+    assert out["app_ttft_s_p50"] > 0 and out["raw_ttft_s_p50"] > 0
+    assert "ttft_ratio_app_over_raw" in out
+
+
+def test_clean_answer_drops_citations():
+    assert bench.clean_answer("Sixteen hours [1].\nMore text") == "Sixteen hours."
+    assert bench.clean_answer("Paris [1, 2]") == "Paris"
