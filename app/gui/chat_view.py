@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import markdown
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
@@ -71,7 +72,8 @@ class ChatView(QWidget):
         self._streaming: str | None = None  # the answer being written, while a question runs
         self._stopped = False
         self._render_timer = QTimer(self, singleShot=True, interval=50)
-        self._render_timer.timeout.connect(self.render)
+        self._render_timer.timeout.connect(self._render_stream)
+        self._stream_start = -1  # where the streaming answer begins in the transcript document
 
         self.conversations = QComboBox()
         self.conversations.setMinimumContentsLength(24)
@@ -292,13 +294,30 @@ class ChatView(QWidget):
             self.transcript.setHtml(self._welcome())
             return
         parts = [self._message_html(i, m) for i, m in enumerate(self.messages)]
+        self._stream_start = -1
         if self._streaming is not None:
-            thinking = self.tr("Reading your documents and thinking…")
-            body = render_markdown(self._streaming) if self._streaming else f'<p class="muted">{thinking}</p>'
-            parts.append(f"<p><b>LocalKB</b></p>{body}")
+            parts.append("<p><b>LocalKB</b></p>")
         self.transcript.setHtml("".join(parts))
+        if self._streaming is not None:
+            cursor = QTextCursor(self.transcript.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            self._stream_start = cursor.position()
+            self._render_stream()
         if at_bottom or self._streaming is not None:
             bar.setValue(bar.maximum())
+
+    def _render_stream(self) -> None:
+        """Re-render only the answer being written: re-laying out the whole transcript per token stalls the loop."""
+        if self._streaming is None or self._stream_start < 0:
+            return
+        document = self.transcript.document()
+        cursor = QTextCursor(document)
+        cursor.setPosition(min(self._stream_start, document.characterCount() - 1))
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        thinking = self.tr("Reading your documents and thinking…")
+        cursor.insertHtml(render_markdown(self._streaming) if self._streaming else f'<p class="muted">{thinking}</p>')
+        bar = self.transcript.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def _message_html(self, index: int, message: dict[str, Any]) -> str:
         if message["role"] == "user":
