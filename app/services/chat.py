@@ -182,7 +182,7 @@ class ChatService:
         timings: dict[str, float] = {}
         lang = prompts.answer_language(question)
         turns = max(0, self.settings.answer.history_turns)
-        hist = [(str(q), str(a)) for q, a in (list(history)[-turns:] if turns else [])]
+        hist = [_as_pair(turn) for turn in (list(history)[-turns:] if turns else [])]
         emit = on_token or (lambda _piece: None)
 
         t0 = time.perf_counter()
@@ -252,6 +252,17 @@ class ChatService:
             "generate_s": round(gen.total_s, 4),
             "tokens_per_s": round(gen.tokens_per_s, 2) if gen.tokens_per_s else None,
         })
+
+
+def _as_pair(turn) -> tuple[str, str]:
+    """An earlier turn as (question, answer): a pair, a dict, or an object with those fields."""
+    if isinstance(turn, dict):
+        return str(turn.get("question", "")), str(turn.get("answer", ""))
+    if hasattr(turn, "question") and hasattr(turn, "answer"):
+        answer = turn.answer
+        return str(turn.question), str(getattr(answer, "text", answer))
+    question, answer = turn
+    return str(question), str(getattr(answer, "text", answer))
 
 
 def _says_not_found(text: str, lang: str) -> bool:

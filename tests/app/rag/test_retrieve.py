@@ -97,3 +97,11 @@ def test_real_kb_search_never_returns_deleted_documents(library, tmp_path: Path)
     library.remove("hr", [docs / "leave.txt"])
     after = chat.search("How many days of annual leave do employees get?", ["hr", "food"])
     assert all(not s.path.endswith("leave.txt") for s in after)
+
+
+def test_chinese_query_words_glued_to_names_gain_their_bigrams():
+    from app.rag.retrieve import expand_cjk_query
+
+    expanded = expand_cjk_query("杨昊现效力于哪里？")
+    assert expanded.startswith("杨昊现效力于哪里？") and "杨昊" in expanded.split()
+    assert expand_cjk_query("Where does Yang Hao play?") == "Where does Yang Hao play?"
