@@ -10,6 +10,7 @@ files are indexed.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -25,12 +26,21 @@ ServiceFactory = Callable[[Settings], tuple[Any, Any]]
 
 
 def default_services(settings: Settings) -> tuple[Any, Any]:
-    """The real services; imported here, on a worker thread, to keep the heavy stack out of startup."""
-    from app.services.chat import ChatService
-    from app.services.library import LibraryService
+    """The real services, run in the engine process (`app.services.remote`) behind proxies.
 
-    library = LibraryService(settings)
-    return library, ChatService(settings, library)
+    A separate process keeps torch, the embedder and the chat model from holding this process's
+    GIL (the window would stall) and keeps their crashes out of the window.  LOCALKB_INPROCESS=1
+    runs them here instead, for debugging; imported on a worker thread to keep startup light.
+    """
+    if os.environ.get("LOCALKB_INPROCESS") == "1":
+        from app.services.chat import ChatService
+        from app.services.library import LibraryService
+
+        library = LibraryService(settings)
+        return library, ChatService(settings, library)
+    from app.services.remote import shared_host
+
+    return shared_host().services(settings)
 
 
 class ServiceBridge(QObject):
