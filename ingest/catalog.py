@@ -49,6 +49,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         + keyword.FTS_SCHEMA
         + ";",
     ),
+    (
+        # The hash of content that failed to load, so an unchanged failing file is not re-read
+        # (and re-OCRed) on every run; a changed file, or --reindex, tries again.
+        "002_failed_hash",
+        "ALTER TABLE documents ADD COLUMN failed_hash TEXT",
+    ),
 ]
 
 

@@ -69,6 +69,7 @@ class DocumentRow:
     chunks: int
     warnings: str
     updated: float
+    failed_hash: str | None = None
 
 
 _CHUNK_COLUMNS = 'id, doc_id, seq, section, text, path, page, heading_path, start, "end", lang'
@@ -158,7 +159,8 @@ class KnowledgeBase:
     @staticmethod
     def _document_row(r) -> DocumentRow:
         return DocumentRow(r["path"], r["doc_id"], r["content_hash"], r["size"], r["mtime"], r["file_type"], r["pages"],
-                           r["title"], r["status"], r["reason"], r["chunks"], r["warnings"], r["updated"])
+                           r["title"], r["status"], r["reason"], r["chunks"], r["warnings"], r["updated"],
+                           r["failed_hash"])
 
     def mark_pending(self, path: str, size: int, mtime: float) -> None:
         """Record that a file is queued; an already indexed version stays visible meanwhile."""
@@ -170,15 +172,17 @@ class KnowledgeBase:
                 (path, size, mtime, now, now),
             )
 
-    def mark_failed(self, path: str, reason: str, file_type: str = "") -> None:
+    def mark_failed(self, path: str, reason: str, file_type: str = "", content_hash: str | None = None) -> None:
+        """Record a failure; `content_hash` (of the content that failed) lets an unchanged file be skipped."""
         now = time.time()
         with self._lock:
             self._conn.execute(
-                """INSERT INTO documents (path, status, reason, file_type, created, updated) VALUES (?, 'failed', ?, ?, ?, ?)
+                """INSERT INTO documents (path, status, reason, file_type, failed_hash, created, updated)
+                   VALUES (?, 'failed', ?, ?, ?, ?, ?)
                    ON CONFLICT(path) DO UPDATE SET status = 'failed', reason = excluded.reason,
                    file_type = CASE WHEN excluded.file_type != '' THEN excluded.file_type ELSE file_type END,
-                   updated = excluded.updated""",
-                (path, reason, file_type, now, now),
+                   failed_hash = excluded.failed_hash, updated = excluded.updated""",
+                (path, reason, file_type, content_hash, now, now),
             )
 
     def touch(self, path: str, mtime: float) -> None:

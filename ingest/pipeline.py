@@ -214,10 +214,14 @@ class IngestPipeline:
                 if st.st_size > max_bytes:
                     raise FileTooLarge(f"file is {st.st_size / 1024**2:.0f} MB, over the {self.options.max_file_mb} MB limit (settings: ingest.max_file_mb)")
                 digest = file_hash(f)
-                if row is not None and row.doc_id and row.content_hash == digest and not self.options.force:
-                    self.kb.touch(path, st.st_mtime)
-                    self._event(FileEvent(path, "skipped", "unchanged", row.chunks, row.pages))
-                    continue
+                if row is not None and not self.options.force:
+                    if row.status != "failed" and row.doc_id and row.content_hash == digest:
+                        self.kb.touch(path, st.st_mtime)
+                        self._event(FileEvent(path, "skipped", "unchanged", row.chunks, row.pages))
+                        continue
+                    if row.status == "failed" and row.failed_hash == digest:
+                        self._event(FileEvent(path, "skipped", f"unchanged since it failed: {row.reason}"))
+                        continue
             except IngestError as exc:
                 self.kb.mark_failed(path, str(exc), f.suffix.lower().lstrip("."))
                 self._event(FileEvent(path, "failed", str(exc)))
@@ -286,7 +290,8 @@ class IngestPipeline:
             if not job.chunks:
                 raise IngestError("no text found: the file holds only whitespace")
         except FutureTimeout:
-            self._fail(job, str(FileTimeout(f"reading took longer than {self.options.file_timeout_s:.0f} s (settings: ingest.file_timeout_s)")))
+            self._fail(job, str(FileTimeout(f"reading took longer than {self.options.file_timeout_s:.0f} s (settings: ingest.file_timeout_s)")),
+                       retry=True)
             return
         except ProcessExpired as exc:
             self._fail(job, f"the reader crashed on this file (exit code {exc.exitcode}); it may be damaged")
@@ -304,8 +309,10 @@ class IngestPipeline:
             self._chunks_total += len(job.chunks)
         embed_q.put(job)
 
-    def _fail(self, job: _Job, reason: str) -> None:
-        self.kb.mark_failed(job.path, reason, Path(job.path).suffix.lower().lstrip("."))
+    def _fail(self, job: _Job, reason: str, retry: bool = False) -> None:
+        """`retry`: the failure may not recur (a time-out), so the next run reads the file again."""
+        self.kb.mark_failed(job.path, reason, Path(job.path).suffix.lower().lstrip("."),
+                            None if retry else job.content_hash)
         self._event(FileEvent(job.path, "failed", reason), work=True)
 
     def _embed_loop(self, embed_q: queue.Queue, commit_q: queue.Queue, errors: list) -> None:

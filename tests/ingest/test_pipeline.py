@@ -49,7 +49,9 @@ def test_folder_ingest_then_second_run_is_all_skipped(library, corpus):
     started = time.perf_counter()
     again = library.ingest([corpus], "t")
     assert time.perf_counter() - started < 5
-    assert {e.state for e in again.events if not e.path.endswith((".rtf", "empty.txt"))} == {"skipped"}
+    assert {e.state for e in again.events} == {"skipped"} and len(again.events) == 5
+    rtf = next(e for e in again.events if e.path.endswith(".rtf"))
+    assert rtf.reason.startswith("unchanged since it failed: ") and "rtf" in rtf.reason.lower()
     assert again.chunks_added == 0 and kb.chunk_count() == chunks_before
     assert kb.consistency_problems() == []
     docs = {os.path.basename(d.path): d for d in library.documents("t")}
@@ -68,6 +70,16 @@ def test_changed_file_replaces_its_chunks(library, tmp_path):
     hits = kb.chunks([c for c, _ in kb.keyword_search("remote work days", 10)])
     assert [h.text for h in hits.values()] == [f.read_text()]
     assert kb.consistency_problems() == []
+
+
+def test_failed_file_is_retried_when_it_changes_or_on_reindex(library, tmp_path):
+    f = tmp_path / "late.txt"
+    f.write_text("   ")
+    assert [e.state for e in library.ingest([f], "t").events] == ["failed"]
+    assert [e.state for e in library.ingest([f], "t", force=True).events] == ["failed"]
+    f.write_text("Now it has words.")
+    assert [e.state for e in library.ingest([f], "t").events] == ["ok"]
+    assert library.documents("t")[0].status == "indexed"
 
 
 def test_touched_but_identical_file_is_skipped_by_hash(library, tmp_path):
