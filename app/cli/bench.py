@@ -1,4 +1,4 @@
-"""CLI commands for the benchmarks: `bench retrieval`, `bench qa`."""
+"""CLI commands for the benchmarks: `bench retrieval`, `bench qa`, `bench ingest`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--max-tokens", type=int, default=64, metavar="N", help="answer length cap (default 64: SQuAD answers are short)")
     q.add_argument("--json", action="store_true", help="print one JSON document")
     q.set_defaults(handler=cmd_qa)
+
+    i = bsub.add_parser("ingest", help="pipeline chunks/s against the embedder alone on the same chunks")
+    i.add_argument("data", metavar="DATA", help="a SQuAD-format .json file (each paragraph a file) or a folder")
+    i.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N SQuAD paragraphs")
+    i.add_argument("--json", action="store_true", help="print one JSON document")
+    i.set_defaults(handler=cmd_ingest)
 
 
 def _print(result: dict, as_json: bool) -> None:
@@ -60,4 +66,14 @@ def cmd_qa(args: argparse.Namespace) -> int:
 
     result = bench.bench_qa(args.data, args.limit, args.model, max_tokens=args.max_tokens)
     _print(result, args.json)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.bench_ingest import run_ingest_bench
+    from app.settings import Settings
+
+    _print(run_ingest_bench(Path(args.data), args.limit, Settings.load()), args.json)
     return 0
