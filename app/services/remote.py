@@ -33,6 +33,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 import traceback
 import weakref
 from multiprocessing.connection import wait
@@ -394,15 +395,21 @@ class _Engine:
                 self.tokens[msg[1]].cancel()
             elif msg[0] == "quit":
                 break
+        running = [t for t in self.threads if t.is_alive()]
+        log.info("engine stopping; cancelling %s", [t.name for t in running] or "nothing")
         for token in list(self.tokens.values()):
             token.cancel()
-        for thread in self.threads:
-            thread.join(_QUIT_GRACE_S / max(1, len(self.threads)))
+        deadline = time.monotonic() + _QUIT_GRACE_S
+        for thread in running:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.warning("%s did not stop in time", thread.name)
         for library, _chat in self.generations.values():
             try:
                 library.close()
             except Exception:  # noqa: BLE001 - exiting anyway
                 log.exception("closing a library failed")
+        log.info("engine closed its knowledge bases")
         gc.collect()
         multiprocessing.util._run_finalizers()  # e.g. the parse pool's semaphores; os._exit skips them
         logging.shutdown()

@@ -101,6 +101,21 @@ def test_errors_from_the_engine_keep_their_type_and_message(services, indexed):
     assert any("140 EUR" in s.text for s in chat.search("hotel night cost", ["hr"]))
 
 
+@pytest.mark.timeout(60)
+def test_new_settings_get_new_services_in_the_same_engine(host, services, indexed):
+    """The bridge rebuilds its services after a settings change and closes the old ones."""
+    library, _chat = services
+    pid = host.pid
+    settings = Settings()
+    settings.retrieval.top_k = 3
+    library2, chat2 = host.services(settings)
+    assert chat2.library is library2 and library2.settings.retrieval.top_k == 3
+    assert len(library2.documents("hr")) == 3
+    library2.close()
+    assert len(library.documents("hr")) == 3  # closing one generation leaves the other alone
+    assert host.pid == pid
+
+
 @pytest.mark.timeout(120)
 def test_cancel_stops_an_ingest_promptly(services, tmp_path):
     library, _chat = services
