@@ -349,6 +349,12 @@ def _shutdown_all() -> None:
 def _engine_main(conn: Any, env: dict[str, str]) -> None:
     os.environ.update(env)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the GUI's to handle; it then says quit
+    try:
+        # llama.cpp and torch use every core; a lower priority lets the window's light work
+        # always win a core first, so it never waits behind the engine's own threads.
+        os.nice(5)
+    except OSError:
+        pass
     from app import paths
 
     try:
