@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import markdown
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTextBrowser, QToolButton, QVBoxLayout, QWidget)

@@ -1,6 +1,5 @@
 """The knowledge base's commit protocol: atomic visibility, replacement, removal, garbage collection."""
 
-import numpy as np
 import pytest
 
 from app.errors import KnowledgeBaseError
