@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Protocol, Sequence
 
@@ -23,6 +24,8 @@ from ingest.keyword import query_terms
 from ingest.lang import detect_lang
 
 log = logging.getLogger(__name__)
+
+_KEYWORD_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword")
 
 # Cosine similarity mapped to 0..1 for the score: at or below DENSE_FLOOR a passage shares no
 # meaning with the question (all-MiniLM-L6-v2 puts unrelated text around 0..0.15), at DENSE_FULL
@@ -198,6 +201,13 @@ class Retriever:
         if not query or not kbs:
             return SearchResult([], lang, None, timings=timings)
 
+        # Keyword search needs no vector: it runs on another thread while the query is embedded
+        # and searched densely.  SQLite, torch and Chroma release the GIL while they work, so on
+        # two cores the slowest of the two paths is the cost, not their sum.
+        keyword_query = expand_cjk_query(query)
+        keyword_future = _KEYWORD_POOL.submit(
+            lambda: [(kb, kb.keyword_search(keyword_query, self.candidates)) for kb in kbs])
+
         t0 = time.perf_counter()
         qvec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
         timings["embed_s"] = time.perf_counter() - t0
@@ -205,13 +215,11 @@ class Retriever:
         t0 = time.perf_counter()
         dense: list[tuple[tuple[str, str], float]] = []
         keyword: list[tuple[tuple[str, str], float]] = []
-        by_name: dict[str, SearchableKB] = {}
-        keyword_query = expand_cjk_query(query)
-        keyword_complete = True  # every KB returned all its matches (fewer than asked for)
+        by_name: dict[str, SearchableKB] = {kb.name: kb for kb in kbs}
         for kb in kbs:
-            by_name[kb.name] = kb
             dense += [((kb.name, cid), float(s)) for cid, s in kb.dense_search(qvec, self.candidates)]
-            hits = kb.keyword_search(keyword_query, self.candidates)
+        keyword_complete = True  # every KB returned all its matches (fewer than asked for)
+        for kb, hits in keyword_future.result():
             keyword_complete &= len(hits) < self.candidates
             keyword += [((kb.name, cid), float(s)) for cid, s in hits]
         timings["candidates_s"] = time.perf_counter() - t0
