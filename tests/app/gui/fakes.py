@@ -1,7 +1,7 @@
 """Small fakes with the exact API of LibraryService and ChatService, for GUI tests without models.
 
-The dataclasses copy the fields of app.services.library / app.services.chat so the GUI is tested
-against the same shapes the real services return.
+The fakes return the real services' own dataclasses, so a change to their fields breaks these
+tests instead of drifting away from what the GUI really receives.
 """
 
 from __future__ import annotations
@@ -9,76 +9,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from app.errors import KnowledgeBaseError
+from app.services.chat import Answer, Source
+from app.services.library import DocumentInfo, IngestReport, KBInfo
 from ingest.progress import CancelToken, FileEvent, NullProgress, Progress
 
 SUPPORTED = {".md", ".txt", ".pdf", ".docx"}
-
-
-@dataclass(frozen=True)
-class KBInfo:
-    name: str
-    documents: int
-    chunks: int
-    embedder: str
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    path: str
-    status: str
-    reason: str
-    file_type: str
-    pages: int | None
-    chunks: int
-    updated: float
-
-
-@dataclass
-class IngestReport:
-    events: list[FileEvent]
-    chunks_added: int
-    seconds: float
-
-    @property
-    def ok(self) -> int:
-        return sum(e.state == "ok" for e in self.events)
-
-    @property
-    def skipped(self) -> int:
-        return sum(e.state == "skipped" for e in self.events)
-
-    @property
-    def failed(self) -> int:
-        return sum(e.state == "failed" for e in self.events)
-
-
-@dataclass(frozen=True)
-class Source:
-    n: int
-    kb: str
-    path: str
-    page: int | None
-    heading_path: tuple
-    snippet: str
-    text: str
-    score: float
-    start: int
-    end: int
-
-
-@dataclass
-class Answer:
-    text: str
-    sources: list[Source]
-    not_found: bool = False
-    from_model_knowledge: bool = False
-    cut_passages: int = 0
-    timings: dict = field(default_factory=dict)
 
 
 def _files(paths: list[str]) -> list[Path]:
@@ -190,7 +129,8 @@ class FakeChat:
             cancel: CancelToken | None = None) -> Answer:
         sources = self.search(question, kbs)
         if not sources:
-            return Answer("That is not in your documents.", [], not_found=True)
+            return Answer("That is not in your documents.", [], not_found=True, from_model_knowledge=False,
+                          cut_passages=0)
         words = ["The ", "answer ", "is ", "**forty-two** ", "[1].", "\n\n", "- one\n", "- two\n"]
         words += [f"more{i} " for i in range(200 if self.token_delay_s else 0)]
         text = ""
@@ -204,7 +144,7 @@ class FakeChat:
             text += word
             if on_token:
                 on_token(word)
-        return Answer(text, sources, timings={"total_s": 0.1})
+        return Answer(text, sources, False, False, 0, timings={"total_s": 0.1})
 
 
 def fake_factory(file_delay_s: float = 0.0, token_delay_s: float = 0.0) -> Callable:
