@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import re
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
+
+from ingest.kb import ChunkRecord
 
 STOPWORDS = {"a", "an", "the", "of", "is", "are", "what", "how", "do", "to", "in", "per", "get", "and", "many", "when"}
 
 
-@dataclass(frozen=True)
-class FakeChunk:
-    id: str
-    doc_id: str
-    seq: int
-    section: int
-    text: str
-    path: str
-    page: int | None
-    heading_path: tuple
-    start: int
-    end: int
-    lang: str
+# The real chunk record, so retrieval is tested against what a knowledge base really returns.
+FakeChunk = ChunkRecord
 
 
 class BagOfWordsEmbedder:

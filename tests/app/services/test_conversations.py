@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
+from app.services.chat import Source
 from app.services.conversations import ConversationError, ConversationStore
-
-
-@dataclass(frozen=True)
-class _Source:  # same fields as app.services.chat.Source, kept local so this test needs no model stack
-    n: int
-    kb: str
-    path: str
-    page: int | None
-    heading_path: tuple
-    snippet: str
-    text: str
-    score: float
-    start: int
-    end: int
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def test_messages_with_sources_survive_reopen(tmp_path):
     path = tmp_path / "chats.sqlite3"
     store = ConversationStore(path)
     conv = store.create("报销")
-    src = _Source(1, "default", "/docs/差旅.md", 2, ("报销", "住宿"), "每晚不超过 500 元", "全文", 0.9, 10, 20)
+    src = Source(1, "default", "/docs/差旅.md", 2, ("报销", "住宿"), "每晚不超过 500 元", "全文", 0.9, 10, 20)
     store.append(conv.id, "user", "住宿标准是多少？")
     store.append(conv.id, "assistant", "每晚不超过 500 元 [1]。", sources=[src])
     store.close()
