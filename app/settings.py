@@ -27,13 +27,15 @@ class _Group(BaseModel):
 class ModelSettings(_Group):
     """The chat model (llama.cpp) and how it runs."""
 
-    model_path: str = Field("", title="Model file (GGUF)", description="A .gguf file; empty uses the built-in SmolLM2-135M-Instruct.")
+    model_path: str = Field("", title="Model file (GGUF)", description="A .gguf file; empty uses the built-in model chosen below.")
+    builtin: Literal["qwen2.5-1.5b", "smollm2-135m"] = Field("qwen2.5-1.5b", title="Built-in model", description="Used when no model file is set: Qwen2.5-1.5B (Chinese and English, default) or SmolLM2-135M (English, fast, low memory, answers poorly).")
     models_folder: str = Field("", title="Models folder", description="Folder scanned for .gguf files on the models page; empty uses LOCALKB_HOME/models.")
     chat_template: ChatTemplate = Field("auto", title="Chat template", description="'auto' uses the template stored in the GGUF file; pick one for old conversions that lack it.")
     n_ctx: int = Field(4096, ge=512, le=131072, title="Context length", description="Tokens the model sees at once: passages, history, question and answer.")
     n_threads: int = Field(0, ge=0, le=256, title="Threads", description="CPU threads for the model; 0 picks the number of physical cores.")
     n_gpu_layers: int = Field(0, ge=-1, le=1000, title="GPU layers", description="Layers offloaded to the GPU; -1 offloads all, 0 runs on the CPU.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, title="Temperature", description="Higher is more varied; low keeps answers close to the passages.")
+    repeat_penalty: float = Field(0.0, ge=0.0, le=2.0, title="Repeat penalty", description="Discourages repeating recent tokens; 0 uses the model's own default (1.05 for Qwen, 1.15 for SmolLM2, 1.1 for other files).")
     max_tokens: int = Field(512, ge=16, le=8192, title="Max answer tokens", description="Longest answer, in tokens; also reserved out of the context for the answer.")
     lora_path: str = Field("", title="LoRA adapter (GGUF)", description="Optional LoRA adapter applied to the model.")
 

