@@ -141,6 +141,15 @@ class Embedder:
                                convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32, copy=False)
 
+    def embed_short(self, texts: list[str]) -> np.ndarray:
+        """A few short texts (a question's candidate sentences) on one thread, like queries: on busy
+        cores OpenMP's spinning threads make a small batch many times slower than one thread."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._load()
+        self._use_threads(1)
+        return self._encode(model, texts)
+
     def embed_query(self, text: str) -> np.ndarray:
         model = self._load()
         self._use_threads(1)

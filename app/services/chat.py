@@ -18,8 +18,9 @@ from typing import Callable, Sequence
 
 from app.errors import ModelError
 from app.llm.llama import ChatModel, Generation
-from app.rag import prompts
+from app.rag import citations, guards, prompts
 from app.rag.budget import pack
+from app.rag.quote import Quote, best_quote
 from app.rag.retrieve import Passage, Retriever, SearchResult
 from app.settings import Settings
 
@@ -55,6 +56,36 @@ class Answer:
     cut_sources: list[Source] = field(default_factory=list)  # passages retrieved but left out for room
     standalone_question: str = ""
     cancelled: bool = False
+    quote: "QuotedAnswer | None" = None  # the best sentences of the top passages, shown before the model writes
+    sentences: list[citations.CheckedSentence] = field(default_factory=list)  # the checked answer, sentence by sentence
+    fallback: str = ""  # why the model's text was replaced by the quote (a loop, an echo of the prompt)
+    model_text: str = ""  # what the model wrote, before its citations were checked
+    model_name: str = ""
+
+
+@dataclass
+class QuotedAnswer:
+    """Sentences quoted from the passages, each with the source it comes from (`sources[i]` for `parts[i]`)."""
+
+    text: str  # as shown: each sentence followed by its [n]
+    parts: list[str]
+    sources: list[Source]
+    score: float
+
+
+@dataclass
+class AnswerEvent:
+    """Progress of an answer before and between its tokens, for `ask(on_event=...)`.
+
+    kind 'quote': `quote` is set, right after retrieval.  'model': `detail` is the model's state
+    ('loading' / 'ready').  'prompt': the model is reading its prompt, `done` of `total` tokens.
+    """
+
+    kind: str
+    quote: QuotedAnswer | None = None
+    done: int = 0
+    total: int = 0
+    detail: str = ""
 
 
 def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -171,19 +202,54 @@ class ChatService:
             return fallback
         return text
 
+    def quote(self, question: str, result: SearchResult) -> QuotedAnswer | None:
+        """The quoted answer for retrieved passages (numbered 1..n in their order)."""
+        if not result.passages:
+            return None
+        embed = query_vec = None
+        embedder = self.library.embedder()
+        if result.query_lang in getattr(embedder, "languages", ()) and hasattr(embedder, "embed_short"):
+            # One call for the question and the sentences; the sentences are embedded inside best_quote.
+            query_vec = embedder.embed_short([question])[0]
+            embed = embedder.embed_short
+        found: Quote | None = best_quote(question, [(i + 1, p.text, p.score) for i, p in enumerate(result.passages)],
+                                         embed=embed, query_vec=query_vec)
+        if found is None:
+            return None
+        lang = prompts.answer_language(question)
+        sources = []
+        for part in found.parts:
+            p = result.passages[part.n - 1]
+            src = passage_to_source(part.n, p)
+            # Point the source at the quoted sentence so a click highlights exactly it.
+            src.start, src.end = p.start + part.start, p.start + part.end
+            src.snippet = _snippet(part.text)
+            sources.append(src)
+        parts = [_plain(q.text) for q in found.parts]
+        sep = "" if lang == "zh" else " "
+        return QuotedAnswer(sep.join(citations.attach(t, [q.n]) for t, q in zip(parts, found.parts)), parts, sources,
+                            found.score)
+
     def ask(self, question: str, kbs: Sequence[str], history: Sequence = (), on_token: Callable[[str], None] | None = None,
-            cancel=None) -> Answer:
+            cancel=None, on_event: Callable[[AnswerEvent], None] | None = None) -> Answer:
         """Answer `question` from the passages of `kbs`, streaming text to `on_token`.
 
-        `history` holds earlier (question, answer) pairs, oldest first.  A cancelled answer comes
-        back with what was written so far and `cancelled=True`.
+        `history` holds earlier (question, answer) pairs, oldest first.  `on_event` receives the
+        quoted answer right after retrieval, then the model's progress through its prompt.  A
+        cancelled answer comes back with what was written so far and `cancelled=True`.
         """
         started = time.perf_counter()
         timings: dict[str, float] = {}
         lang = prompts.answer_language(question)
         turns = max(0, self.settings.answer.history_turns)
         hist = [_as_pair(turn) for turn in (list(history)[-turns:] if turns else [])]
-        emit = on_token or (lambda _piece: None)
+        notify = on_event or (lambda _event: None)
+
+        def emit(piece: str) -> None:
+            if "first_token_at_s" not in timings:
+                timings["first_token_at_s"] = round(time.perf_counter() - started, 4)
+            if on_token is not None:
+                on_token(piece)
 
         t0 = time.perf_counter()
         standalone = self._rewrite(question, hist, lang, cancel)
@@ -194,8 +260,23 @@ class ChatService:
         t0 = time.perf_counter()
         result = self.retrieve(standalone, kbs)
         timings["retrieve_s"] = round(time.perf_counter() - t0, 4)
+        quoted = None
+        if result.passages:
+            t0 = time.perf_counter()
+            quoted = self.quote(standalone, result)
+            timings["quote_s"] = round(time.perf_counter() - t0, 4)
+            timings["quote_at_s"] = round(time.perf_counter() - started, 4)
+            if quoted is not None:
+                notify(AnswerEvent("quote", quote=quoted))
         model = self.model()
         settings = self.settings
+
+        def ready() -> None:
+            # Loaded after the quote is out: the first question never waits on the model to see evidence.
+            if not model.loaded:
+                notify(AnswerEvent("model", detail="loading"))
+                model.load()
+                notify(AnswerEvent("model", detail="ready"))
 
         if not result.passages:
             if settings.answer.when_not_found != "model_knowledge":
@@ -204,13 +285,15 @@ class ChatService:
                 timings["total_s"] = round(time.perf_counter() - started, 4)
                 return Answer(text, [], True, False, 0, timings, standalone_question=standalone)
             label = prompts.MODEL_KNOWLEDGE_LABEL[lang] + "\n\n"
+            ready()
             emit(label)
-            gen = model.stream(prompts.knowledge_messages(question, hist, lang), on_token=on_token, cancel=cancel)
+            gen = model.stream(prompts.knowledge_messages(question, hist, lang), on_token=emit, cancel=cancel)
             self._generation_timings(timings, gen)
             timings["total_s"] = round(time.perf_counter() - started, 4)
             return Answer(label + gen.text.strip(), [], True, True, 0, timings, standalone_question=standalone,
                           cancelled=gen.cancelled)
 
+        ready()
         t0 = time.perf_counter()
         candidates = [prompts.PromptPassage(i + 1, prompts.passage_label(p.path, p.page, p.heading_path, lang), p.text)
                       for i, p in enumerate(result.passages)]
@@ -235,14 +318,34 @@ class ChatService:
             raise ModelError(f"The question and the answer room ({model.max_tokens} tokens) leave no room for any passage "
                              f"in the model's {model.n_ctx}-token context: raise model.n_ctx or lower model.max_tokens.")
 
-        gen = model.stream(build(question, final, packed.history), on_token=on_token, cancel=cancel)
+        gen = model.stream(build(question, final, packed.history), on_token=emit, cancel=cancel,
+                           on_prompt=lambda done, total: notify(AnswerEvent("prompt", done=done, total=total)),
+                           stop_when=guards.repeats_itself)
         self._generation_timings(timings, gen)
-        text = gen.text.strip()
+        model_text = gen.text.strip()
+        numbering = {j + 1: i + 1 for i, j in enumerate(kept_idx)}
+        numbering.update({j + 1: len(final) + i + 1 for i, j in enumerate(cut_idx)})
+        final_quote = _renumber(quoted, numbering)
+        fallback = ""
+        if not gen.cancelled:
+            if gen.finish_reason == "loop":
+                fallback = "loop"
+            elif guards.echoes_prompt(model_text, question):
+                fallback = "echo"
+        if fallback and final_quote is not None:
+            text = final_quote.text
+        elif fallback:
+            text = prompts.NOT_FOUND[lang]  # nothing to quote and nothing usable written
+        else:
+            text = model_text
+        checked = citations.check(text, {s.n: s.text for s in sources}, question, list(prompts.NOT_FOUND.values()))
+        text = citations.rewrite(text, checked)
         ordered = map_citations(text, sources)
         not_found = _says_not_found(text, lang)
         timings["total_s"] = round(time.perf_counter() - started, 4)
         return Answer(text, ordered, not_found, False, len(cut_sources), timings, cut_sources=cut_sources,
-                      standalone_question=standalone, cancelled=gen.cancelled)
+                      standalone_question=standalone, cancelled=gen.cancelled, quote=final_quote, sentences=checked,
+                      fallback=fallback, model_text=model_text, model_name=model.path.name if model.path else "")
 
     @staticmethod
     def _generation_timings(timings: dict, gen: Generation) -> None:
@@ -252,6 +355,28 @@ class ChatService:
             "generate_s": round(gen.total_s, 4),
             "tokens_per_s": round(gen.tokens_per_s, 2) if gen.tokens_per_s else None,
         })
+
+
+_EMPHASIS = re.compile(r"(\*\*|__|`)")
+
+
+def _plain(text: str) -> str:
+    """A quoted sentence as read: Markdown emphasis marks dropped, hard line wraps joined."""
+    return " ".join(_EMPHASIS.sub("", text).split())
+
+
+def _renumber(quoted: QuotedAnswer | None, numbering: dict[int, int]) -> QuotedAnswer | None:
+    """The quote with the answer's final source numbers (packing renumbers the passages it kept)."""
+    if quoted is None:
+        return None
+    new_sources, parts = [], []
+    for text, src in zip(quoted.parts, quoted.sources):
+        n = numbering.get(src.n, src.n)
+        moved = Source(**{**src.__dict__, "n": n, "supports": []})
+        new_sources.append(moved)
+        parts.append(citations.attach(text, [n]))
+    sep = "" if prompts.answer_language(quoted.text) == "zh" else " "  # Chinese sentences join without spaces
+    return QuotedAnswer(sep.join(parts), list(quoted.parts), new_sources, quoted.score)
 
 
 def _as_pair(turn) -> tuple[str, str]:

@@ -316,8 +316,9 @@ class ChatProxy(_Proxy):
         return self._call("search", question, list(kbs), top_k)
 
     def ask(self, question: str, kbs: Sequence[str], history: Sequence = (),
-            on_token: Callable[[str], None] | None = None, cancel: Any = None) -> Any:
-        return self._call("ask", question, list(kbs), list(history), on_token, cancel)
+            on_token: Callable[[str], None] | None = None, cancel: Any = None,
+            on_event: Callable[[Any], None] | None = None) -> Any:
+        return self._call("ask", question, list(kbs), list(history), on_token, cancel, on_event)
 
 
 _hosts: "weakref.WeakSet[ServiceHost]" = weakref.WeakSet()

@@ -49,9 +49,15 @@ def host(tmp_path_factory):
     h.shutdown()
 
 
+def _fast() -> Settings:
+    settings = Settings()
+    settings.model.builtin = "smollm2-135m"  # the engine's plumbing is under test, not answer quality
+    return settings
+
+
 @pytest.fixture(scope="module")
 def services(host):
-    return host.services(Settings())
+    return host.services(_fast())
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +112,7 @@ def test_new_settings_get_new_services_in_the_same_engine(host, services, indexe
     """The bridge rebuilds its services after a settings change and closes the old ones."""
     library, _chat = services
     pid = host.pid
-    settings = Settings()
+    settings = _fast()
     settings.retrieval.top_k = 3
     library2, chat2 = host.services(settings)
     assert chat2.library is library2 and library2.settings.retrieval.top_k == 3

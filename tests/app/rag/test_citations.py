@@ -1,0 +1,64 @@
+"""The citation check: corrected, added and unsupported sentences, in English and Chinese."""
+
+from __future__ import annotations
+
+from app.rag import citations
+from app.rag.prompts import NOT_FOUND
+
+PASSAGES = {
+    1: "Hotels: the hotel limit is 150 EUR per night in most cities and 220 EUR per night in London and Paris.",
+    2: "Meals: you receive a daily allowance of 45 EUR, or 60 EUR in high-cost cities.",
+}
+
+
+def test_a_correct_citation_stays_and_a_wrong_one_is_corrected():
+    checked = citations.check("London hotels are limited to 220 EUR per night [2]. The meal allowance is 45 EUR [2].",
+                              PASSAGES, "What are the travel limits?")
+    assert [s.status for s in checked] == ["corrected", "supported"]
+    assert checked[0].cited == [2] and checked[0].citations == [1]
+    assert checked[1].citations == [2]
+
+
+def test_an_uncited_supported_sentence_gets_its_citation_added():
+    checked = citations.check("In high-cost cities the allowance is 60 EUR.", PASSAGES, "What is the meal allowance?")
+    assert checked[0].status == "added" and checked[0].citations == [2]
+
+
+def test_an_unsupported_sentence_is_marked_and_names_what_is_missing():
+    checked = citations.check("The limit in London is 300 EUR [1]. Taxis to the airport are free [1].",
+                              PASSAGES, "What is the hotel limit in London?")
+    assert [s.status for s in checked] == ["unsupported", "unsupported"]
+    assert "300" in checked[0].missing
+    assert checked[0].citations == []
+
+
+def test_rewrite_keeps_layout_and_puts_checked_citations_before_the_full_stop():
+    answer = "- London: 220 EUR [2].\n- Meals: 45 EUR [2]."
+    checked = citations.check(answer, PASSAGES, "What are the limits?")
+    assert citations.rewrite(answer, checked) == "- London: 220 EUR [1].\n- Meals: 45 EUR [2]."
+    assert citations.attach("保修期为两年。", [1]) == "保修期为两年[1]。"
+
+
+def test_chinese_answer_with_chinese_numerals_and_a_bare_trailing_citation():
+    passages = {1: "FieldLogger 数据记录仪的保修期为 2 年，电池除外。", 2: "退货须在 14 天内申请，运费 380 元由买方承担。"}
+    checked = citations.check("保修期为两年。[2] 运费是三百八十元[2]。", passages, "FieldLogger 的保修期是多长？")
+    assert [s.status for s in checked] == ["corrected", "supported"]
+    assert checked[0].citations == [1]
+
+
+def test_not_found_and_claimless_sentences_are_not_judged():
+    checked = citations.check(f"Here is what I found: {NOT_FOUND['en']}", PASSAGES, "Who is the CEO?",
+                              list(NOT_FOUND.values()))
+    assert checked[-1].status == "not_found"
+    checked = citations.check("Here is the answer:", PASSAGES, "q")
+    assert checked[0].status == "no_claim"
+
+
+def test_lead_ins_and_list_numbers_are_not_judged_and_offsets_follow_the_rewrite():
+    answer = "Steps:\n1. Hotels in London cost 220 EUR [2].\n2. Meals cost 45 EUR [2]."
+    checked = citations.check(answer, PASSAGES, "What are the steps?")
+    assert [s.status for s in checked] == ["no_claim", "corrected", "supported"]
+    final = citations.rewrite(answer, checked)
+    for s in checked:
+        assert final[s.start:s.end].startswith(s.text.rstrip(".")[:10])
+    assert final[checked[1].start:checked[1].end] == "1. Hotels in London cost 220 EUR [1]."

@@ -1,0 +1,134 @@
+"""What the user reads: the quote before the model, checked citations, loop and echo fallbacks.
+
+A scripted model stands in for llama.cpp so each answer shape is produced exactly; the
+retrieval, packing, quoting and checking around it are the real code.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.llm.llama import Generation
+from app.services.chat import AnswerEvent, ChatService
+from app.settings import Settings
+from tests.app.rag.fakes import BagOfWordsEmbedder, FakeKB
+from tests.app.services.test_chat import FakeLibrary
+
+POLICY = ("The hotel limit is 150 EUR per night in most cities and 220 EUR per night in London and Paris. "
+          "Stays above the limit need approval.")
+MEALS = "The daily meal allowance is 45 EUR, or 60 EUR in high-cost cities."
+
+
+class ScriptedModel:
+    """Writes a fixed reply token by token; records what the service asked of it."""
+
+    n_ctx, max_tokens = 2048, 128
+    path = None
+    state = "ready"
+
+    def __init__(self, reply: str) -> None:
+        self.reply, self.loaded, self.events = reply, False, []
+
+    def load(self):
+        self.loaded = True
+        self.events.append("load")
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def prompt_tokens(self, messages: list[dict]) -> int:
+        return sum(self.count_tokens(m["content"]) + 4 for m in messages)
+
+    def stream(self, messages, *, on_token=None, cancel=None, on_prompt=None, stop_when=None, **_kw) -> Generation:
+        total = self.prompt_tokens(messages)
+        self.events.append("prompt")
+        if on_prompt is not None:
+            on_prompt(0, total)
+            on_prompt(total - 1, total)
+        gen = Generation(prompt_tokens=total, ttft_s=0.01, total_s=0.02, finish_reason="stop")
+        text = ""
+        for piece in self.reply.split(" "):
+            piece = (" " if text else "") + piece
+            text += piece
+            gen.tokens += 1
+            if on_token is not None:
+                on_token(piece)
+            if stop_when is not None and stop_when(text):
+                gen.finish_reason = "loop"
+                break
+        gen.text = text
+        return gen
+
+
+def _chat(reply: str) -> tuple[ChatService, ScriptedModel]:
+    emb = BagOfWordsEmbedder()
+    kb = FakeKB("hr", {"/docs/travel.md": POLICY, "/docs/meals.md": MEALS}, emb)
+    model = ScriptedModel(reply)
+    return ChatService(Settings(), FakeLibrary({"hr": kb}, emb), model=model), model
+
+
+def _sources_by_path(answer):
+    return {s.path: s.n for s in answer.sources}
+
+
+def test_the_quote_arrives_before_the_model_is_loaded_or_writes():
+    chat, model = _chat("220 EUR per night [1].")
+    order: list[str] = []
+
+    def on_event(event: AnswerEvent) -> None:
+        order.append(event.kind)
+        if event.kind == "quote":
+            assert not model.loaded and "prompt" not in model.events
+            assert "220 EUR per night in London" in event.quote.text
+            src = event.quote.sources[0]
+            assert src.path == "/docs/travel.md" and POLICY[src.start:src.end] == event.quote.parts[0]
+
+    answer = chat.ask("What is the hotel limit per night in London?", ["hr"], on_token=lambda _p: order.append("token"),
+                      on_event=on_event)
+    assert order.index("quote") < order.index("token")
+    assert order.count("prompt") >= 2 and order.index("prompt") < order.index("token")
+    assert "220" in answer.quote.text and answer.timings["quote_at_s"] <= answer.timings["first_token_at_s"]
+    n = _sources_by_path(answer)["/docs/travel.md"]
+    assert f"[{n}]" in answer.quote.text  # the quote carries the final source number
+
+
+def test_a_wrong_citation_is_corrected_and_an_invented_fact_is_marked():
+    chat, _ = _chat("PLACEHOLDER")
+    answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
+    n_policy = _sources_by_path(answer)["/docs/travel.md"]
+    wrong = next((s.n for s in answer.sources if s.n != n_policy), n_policy + 1)
+    chat._pinned_model.reply = (f"It is 220 EUR per night [{wrong}]. Taxis from the airport cost 95 EUR [{n_policy}].")
+    answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
+    first, second = answer.sentences
+    assert first.status == "corrected" and first.citations == [n_policy]
+    assert second.status == "unsupported" and "95" in second.missing
+    assert f"220 EUR per night [{n_policy}]." in answer.text
+    assert answer.model_text.startswith("It is 220 EUR per night [")
+
+
+def test_a_looping_model_is_stopped_and_the_quote_shown_instead():
+    chat, _ = _chat("The limit applies. " + "Please ask your manager. " * 30)
+    tokens: list[str] = []
+    answer = chat.ask("What is the hotel limit per night in London?", ["hr"], on_token=tokens.append)
+    assert answer.fallback == "loop"
+    assert len(tokens) < 40  # stopped early, not at max_tokens
+    assert answer.text == answer.quote.text and "220 EUR" in answer.text
+
+
+def test_an_answer_that_echoes_the_prompt_falls_back_to_the_quote():
+    chat, _ = _chat("段落： [1] (travel.md) The hotel limit is 150 EUR 问题： London?")
+    answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
+    assert answer.fallback == "echo" and answer.text == answer.quote.text
+
+
+def test_not_found_answers_skip_the_model_and_the_quote():
+    chat, model = _chat("never used")
+    answer = chat.ask("Who painted the Mona Lisa?", ["hr"])
+    assert answer.not_found and answer.quote is None and "prompt" not in model.events
+
+
+@pytest.mark.parametrize("reply", ["The documents do not contain the answer."])
+def test_the_models_own_not_found_is_reported(reply):
+    chat, _ = _chat(reply)
+    answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
+    assert answer.not_found and answer.sentences[0].status == "not_found"
