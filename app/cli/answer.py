@@ -68,19 +68,62 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     library, chat = _services(args.model)
-    stream = None if args.json else (lambda piece: (sys.stdout.write(piece), sys.stdout.flush()))
+    streaming = not args.json
+    state = {"tokens": 0, "progress": False}
+
+    def on_event(event) -> None:
+        if not streaming:
+            return
+        if event.kind == "quote" and event.quote is not None:
+            print("From your documents (quoted):")
+            print("  " + event.quote.text)
+            for src in event.quote.sources:
+                print(f"  [{src.n}] {_where(src)}")
+            print()
+            sys.stdout.flush()
+        elif event.kind == "model" and event.detail == "loading":
+            print("(loading the model…)", file=sys.stderr, flush=True)
+        elif event.kind == "prompt" and event.total and sys.stderr.isatty():
+            state["progress"] = True
+            sys.stderr.write(f"\rReading {event.total} prompt tokens… {100 * event.done // event.total}%")
+            sys.stderr.flush()
+
+    def on_token(piece: str) -> None:
+        if state["progress"]:
+            sys.stderr.write("\r" + " " * 48 + "\r")
+            state["progress"] = False
+        if state["tokens"] == 0:
+            sys.stdout.write("Answer:\n")
+        state["tokens"] += 1
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
     try:
-        answer = chat.ask(args.question, args.kb or ["default"], on_token=stream)
+        answer = chat.ask(args.question, args.kb or ["default"], on_token=on_token if streaming else None,
+                          on_event=on_event)
     finally:
         library.close()
     if args.json:
         doc = dataclasses.asdict(answer)
         doc["sources"] = [_source_dict(s) for s in answer.sources]
         doc["cut_sources"] = [_source_dict(s) for s in answer.cut_sources]
+        if answer.quote is not None:
+            doc["quote"]["sources"] = [_source_dict(s) for s in answer.quote.sources]
         json.dump(doc, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     print()
+    if answer.fallback:
+        why = "repeated itself" if answer.fallback == "loop" else "echoed the prompt instead of answering"
+        print(f"\n(The model's answer {why}; the quote from your documents is shown instead.)")
+    if state["tokens"] and answer.text.strip() != answer.model_text.strip():
+        print("\nChecked answer:\n" + answer.text)
+    unsupported = [s for s in answer.sentences if s.status == "unsupported"]
+    if unsupported:
+        print("\nNot found in the sources:")
+        for s in unsupported:
+            missing = f"  (missing: {', '.join(s.missing[:6])})" if s.missing else ""
+            print(f"  ! {s.text}{missing}")
     if answer.from_model_knowledge:
         print("\n(Not from your documents.)")
     if answer.sources:
@@ -93,4 +136,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"\n{answer.cut_passages} more passage(s) did not fit the model's context:")
         for s in answer.cut_sources:
             print(f"    {_where(s)}")
+    if answer.model_name:
+        print(f"\n(model: {answer.model_name})")
     return 0

@@ -21,11 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--json", action="store_true", help="print one JSON document")
     r.set_defaults(handler=cmd_retrieval)
 
-    q = bsub.add_parser("qa", help="exact match, F1, time to first token, tokens/s (app vs llama-cpp-python)")
-    q.add_argument("data", metavar="SQUAD.json")
-    q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
-    q.add_argument("--model", default=None, metavar="FILE.gguf", help="chat model (default: settings, else SmolLM2)")
+    q = bsub.add_parser("qa", help="EM/F1, quoted answer, citation precision, not-found honesty, time to quote and first token")
+    q.add_argument("data", metavar="SQUAD.json", help="SQuAD v1.1/v2.0-format file (CMRC 2018 too)")
+    q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions (answerable)")
+    q.add_argument("--unanswerable", type=int, default=None, metavar="M",
+                   help="questions asked after removing their gold paragraph from the KB (default: N/2)")
+    q.add_argument("--model", default=None, metavar="FILE.gguf", help="chat model file (default: the built-in model)")
+    q.add_argument("--builtin", default=None, choices=("qwen2.5-1.5b", "smollm2-135m"), help="which built-in model")
     q.add_argument("--max-tokens", type=int, default=64, metavar="N", help="answer length cap (default 64: SQuAD answers are short)")
+    q.add_argument("--baseline", action="store_true", help="also time each prompt through bare llama-cpp-python")
+    q.add_argument("--details", action="store_true", help="include every question's answer in the output")
     q.add_argument("--json", action="store_true", help="print one JSON document")
     q.set_defaults(handler=cmd_qa)
 
@@ -50,7 +55,7 @@ def _print(result: dict, as_json: bool) -> None:
 def cmd_retrieval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app import bench
+    from app.bench import retrieval as bench
 
     fmt = args.format or ("beir" if Path(args.data).is_dir() else "squad")
     if args.scale:
@@ -62,9 +67,13 @@ def cmd_retrieval(args: argparse.Namespace) -> int:
 
 
 def cmd_qa(args: argparse.Namespace) -> int:
-    from app import bench
+    from app.bench.qa import bench_qa
 
-    result = bench.bench_qa(args.data, args.limit, args.model, max_tokens=args.max_tokens)
+    def progress(done: int, total: int) -> None:
+        print(f"\rquestion {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    result = bench_qa(args.data, args.limit, args.model, max_tokens=args.max_tokens, unanswerable=args.unanswerable,
+                      builtin=args.builtin, baseline=args.baseline, details=args.details, progress=progress)
     _print(result, args.json)
     return 0
 
@@ -72,7 +81,7 @@ def cmd_qa(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.bench_ingest import run_ingest_bench
+    from app.bench.ingest import run_ingest_bench
     from app.settings import Settings
 
     _print(run_ingest_bench(Path(args.data), args.limit, Settings.load()), args.json)

@@ -1,4 +1,4 @@
-"""Benchmarks: SQuAD metrics, ranking metrics, data loaders, and a tiny end-to-end run."""
+"""Benchmarks: SQuAD metrics, ranking metrics, data loaders, and tiny end-to-end retrieval runs."""
 
 from __future__ import annotations
 
@@ -7,37 +7,37 @@ from pathlib import Path
 
 import pytest
 
-from app import bench
+from app.bench import data, metrics, retrieval
 
 
 def test_squad_normalisation_matches_the_official_script():
-    assert bench.normalize_answer("The  Denver Broncos!") == "denver broncos"
-    assert bench.exact_match("the Denver Broncos.", ["Denver Broncos"]) == 1.0
-    assert bench.exact_match("Broncos", ["Denver Broncos"]) == 0.0
+    assert metrics.normalize_answer("The  Denver Broncos!") == "denver broncos"
+    assert metrics.exact_match("the Denver Broncos.", ["Denver Broncos"]) == 1.0
+    assert metrics.exact_match("Broncos", ["Denver Broncos"]) == 0.0
     # official v1.1: F1 over whitespace tokens after normalisation, best over the gold answers
-    assert bench.f1_score("Denver Broncos", ["Denver Broncos", "Broncos"]) == 1.0
-    assert bench.f1_score("the Broncos of Denver", ["Denver Broncos"]) == pytest.approx(2 * (2 / 3) * 1 / (2 / 3 + 1))
-    assert bench.f1_score("Carolina", ["Denver Broncos"]) == 0.0
-    assert bench.f1_score("", ["Denver Broncos"]) == 0.0
+    assert metrics.f1_score("Denver Broncos", ["Denver Broncos", "Broncos"]) == 1.0
+    assert metrics.f1_score("the Broncos of Denver", ["Denver Broncos"]) == pytest.approx(2 * (2 / 3) * 1 / (2 / 3 + 1))
+    assert metrics.f1_score("Carolina", ["Denver Broncos"]) == 0.0
+    assert metrics.f1_score("", ["Denver Broncos"]) == 0.0
 
 
 def test_chinese_answers_are_scored_by_character():
-    assert bench.answer_tokens("北京大学，") == ["北", "京", "大", "学"]
-    assert bench.exact_match("北京大学。", ["北京大学"]) == 1.0
-    assert bench.f1_score("北京", ["北京大学"]) == pytest.approx(2 * 1.0 * 0.5 / 1.5)
-    assert bench.answer_tokens("2008年 Olympic") == ["2008", "年", "olympic"]
+    assert metrics.answer_tokens("北京大学，") == ["北", "京", "大", "学"]
+    assert metrics.exact_match("北京大学。", ["北京大学"]) == 1.0
+    assert metrics.f1_score("北京", ["北京大学"]) == pytest.approx(2 * 1.0 * 0.5 / 1.5)
+    assert metrics.answer_tokens("2008年 Olympic") == ["2008", "年", "olympic"]
 
 
 def test_ranking_metrics_count_a_gold_document_once_at_its_first_rank():
     ranked = [["a", "a", "b"], ["x", "y", "gold2", "z"], ["n"] * 3]
     golds = [{"a": 1.0}, {"gold2": 1.0}, {"m": 1.0}]
-    m = bench.ranking_metrics(ranked, golds)
+    m = metrics.ranking_metrics(ranked, golds)
     assert m["recall@1"] == pytest.approx(1 / 3)
     assert m["recall@5"] == pytest.approx(2 / 3)
     assert m["mrr@10"] == pytest.approx((1 + 1 / 3) / 3)
-    graded = bench.ranking_metrics([["b", "a"]], [{"a": 2.0, "b": 1.0}])
+    graded = metrics.ranking_metrics([["b", "a"]], [{"a": 2.0, "b": 1.0}])
     assert 0 < graded["ndcg@10"] < 1
-    assert bench.ranking_metrics([["a", "b"]], [{"a": 2.0, "b": 1.0}])["ndcg@10"] == pytest.approx(1.0)
+    assert metrics.ranking_metrics([["a", "b"]], [{"a": 2.0, "b": 1.0}])["ndcg@10"] == pytest.approx(1.0)
 
 
 def _squad(tmp_path: Path) -> Path:
@@ -71,15 +71,15 @@ def _beir(tmp_path: Path) -> Path:
 
 
 def test_loaders_read_squad_and_beir(tmp_path: Path):
-    ds = bench.load_squad(_squad(tmp_path))
+    ds = data.load_squad(_squad(tmp_path))
     assert len(ds.documents) == 3 and len(ds.questions) == 3
-    limited = bench.load_squad(_squad(tmp_path), limit=1)
+    limited = data.load_squad(_squad(tmp_path), limit=1)
     assert len(limited.questions) == 1 and len(limited.documents) == 2  # the touched article only
-    b = bench.load_beir(_beir(tmp_path))
+    b = data.load_beir(_beir(tmp_path))
     assert [q.id for q in b.questions] == ["1", "2"]
     assert b.questions[1].gold == {"d/2": 1.0}
     with pytest.raises(Exception, match="BEIR"):
-        bench.load_beir(tmp_path)
+        data.load_beir(tmp_path)
 
 
 def test_bench_retrieval_runs_the_real_pipeline_on_tiny_data(tmp_path: Path, embedder, monkeypatch):
@@ -93,11 +93,11 @@ def test_bench_retrieval_runs_the_real_pipeline_on_tiny_data(tmp_path: Path, emb
     monkeypatch.setattr(library_module.LibraryService, "__init__", shared_embedder)
     home = tmp_path / "home-before"
     monkeypatch.setenv("LOCALKB_HOME", str(home))
-    out = bench.bench_retrieval(_squad(tmp_path), "squad")
+    out = retrieval.bench_retrieval(_squad(tmp_path), "squad")
     assert out["questions"] == 3 and out["documents"] == 3 and out["chunks"] >= 3
     assert out["recall@5"] == 1.0 and out["mrr@10"] > 0.6
     assert out["latency_p95_ms"] > 0 and out["ingest_chunks_per_s"] > 0
-    beir = bench.bench_retrieval(_beir(tmp_path), "beir")
+    beir = retrieval.bench_retrieval(_beir(tmp_path), "beir")
     assert beir["questions"] == 2 and beir["recall@1"] == 1.0 and beir["ndcg@10"] == pytest.approx(1.0)
     import os
     assert os.environ["LOCALKB_HOME"] == str(home)  # restored
@@ -113,20 +113,3 @@ def test_cli_bench_retrieval_json(tmp_path: Path, capsys, monkeypatch, embedder)
     assert run(["bench", "retrieval", str(_squad(tmp_path)), "--limit", "2", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["questions"] == 2 and "recall@10" in doc and "ndcg@10" in doc
-
-
-def test_bench_qa_scores_answers_and_times_app_against_raw(tmp_path: Path, embedder, monkeypatch):
-    from app.services import library as library_module
-
-    real_init = library_module.LibraryService.__init__
-    monkeypatch.setattr(library_module.LibraryService, "__init__",
-                        lambda self, settings, **_kw: real_init(self, settings, embedder=embedder))
-    out = bench.bench_qa(_squad(tmp_path), limit=2, max_tokens=16)
-    assert out["questions"] == 2 and 0 <= out["exact_match"] <= 100 and 0 <= out["f1"] <= 100
-    assert out["app_ttft_s_p50"] > 0 and out["raw_ttft_s_p50"] > 0
-    assert "ttft_ratio_app_over_raw" in out
-
-
-def test_clean_answer_drops_citations():
-    assert bench.clean_answer("Sixteen hours [1].\nMore text") == "Sixteen hours."
-    assert bench.clean_answer("Paris [1, 2]") == "Paris"

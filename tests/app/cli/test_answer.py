@@ -48,7 +48,7 @@ def test_search_unknown_kb_fails_with_one_line(capsys):
 def test_ask_json_gives_answer_and_sources(hr_kb: Path, capsys, monkeypatch):
     from app.settings import Settings
 
-    monkeypatch.setattr(Settings, "load", classmethod(lambda cls, path=None: cls(model={"max_tokens": 32, "n_ctx": 2048})))
+    monkeypatch.setattr(Settings, "load", classmethod(lambda cls, path=None: cls(model={"max_tokens": 32, "n_ctx": 2048, "builtin": "smollm2-135m"})))
     assert run(["ask", "How many days of annual leave do employees receive?", "--kb", "hr", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["text"] and not doc["not_found"]
