@@ -54,6 +54,8 @@ class ServiceBridge(QObject):
     ingest_file = Signal(object)  # FileEvent
     ingest_progress = Signal(object)  # Progress
     ingest_finished = Signal(object)  # IngestReport, or None when it failed or was cancelled
+    answer_quote = Signal(object)  # QuotedAnswer, right after retrieval, before the model writes
+    answer_progress = Signal(int, int)  # prompt tokens read so far, of how many
     answer_token = Signal(str)
     answer_finished = Signal(object)  # Answer
     answer_failed = Signal(str)
@@ -174,6 +176,10 @@ class ServiceBridge(QObject):
     def _next_ingest(self) -> None:
         if not self._ingest_queue:
             return
+        if self._pending_settings is not None:
+            # New settings wait for running work to end; an ingest queued after them (the re-index
+            # for a new embedder) must run on the services they build, so it waits too.
+            return
         from ingest.progress import CancelToken
 
         kb, paths, reindex = self._ingest_queue.pop(0)
@@ -226,32 +232,52 @@ class ServiceBridge(QObject):
         self.error.emit(message)
 
     def ask(self, question: str, kbs: Sequence[str], history: Sequence[tuple[str, str]] = ()) -> None:
+        """Answer on a worker: a quote, prompt progress and tokens stream back as signals, then the Answer.
+
+        The service loads the model itself after it has sent the quote, so the evidence shows
+        without waiting for a model load.  Signals of an answer that was stopped and then replaced
+        by a new question are dropped, so they cannot land in the new answer.
+        """
         from ingest.progress import CancelToken
 
         cancel = self._answer_cancel = CancelToken()
 
+        def current() -> bool:
+            return self._answer_cancel is cancel
+
+        def token(piece: str) -> None:
+            if not cancel.cancelled:
+                self.answer_token.emit(piece)
+
+        def event(e: Any) -> None:
+            if cancel.cancelled:
+                return
+            if e.kind == "quote" and e.quote is not None:
+                self.answer_quote.emit(e.quote)
+            elif e.kind == "model" and e.detail:
+                self.model_state_changed.emit(e.detail)
+            elif e.kind == "prompt":
+                self.answer_progress.emit(int(e.done), int(e.total))
+
         def work() -> Any:
             chat = self._chat()
-            if chat.model_state() != "ready":
-                self.model_state_changed.emit("loading")
-                try:
-                    chat.load_model()
-                finally:
-                    self.model_state_changed.emit(chat.model_state())
-            cancel.check()
+            # The service reports a model load only when it does one; say where the model stands now.
+            self.model_state_changed.emit(chat.model_state())
             try:
-                return chat.ask(question, list(kbs), history=list(history), on_token=self.answer_token.emit,
-                                cancel=cancel)
+                return chat.ask(question, list(kbs), history=list(history), on_token=token, cancel=cancel,
+                                on_event=event)
             finally:
                 self.model_state_changed.emit(chat.model_state())
 
         def finished(answer: Any) -> None:
-            self._answer_cancel = None
-            self.answer_finished.emit(answer)
+            if current():
+                self._answer_cancel = None
+                self.answer_finished.emit(answer)
 
         def failed(message: str) -> None:
-            self._answer_cancel = None
-            self.answer_failed.emit("" if cancel.cancelled else message)
+            if current():
+                self._answer_cancel = None
+                self.answer_failed.emit("" if cancel.cancelled else message)
 
         self._run(work, on_done=finished, on_failed=failed)
 
@@ -282,6 +308,8 @@ class ServiceBridge(QObject):
         if old is not None:
             self._run(lambda: old[0].close())
         self.model_state_changed.emit("not loaded")
+        if self._ingest_cancel is None:
+            self._next_ingest()
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Cancel running work and wait briefly for workers, so closing never leaves a KB half-written."""

@@ -1,9 +1,13 @@
 """The centre: a conversation whose answers stream in as Markdown with numbered, clickable citations.
 
-Questions go to `ServiceBridge.ask`; tokens arrive as signals and the transcript is re-rendered at
-most every 50 ms, so a fast model cannot swamp the event loop.  Conversations are kept in the
-`ConversationStore` (SQLite); answers are stored with their sources so citations still work
-after a restart and in the Markdown export.
+Questions go to `ServiceBridge.ask`.  Right after retrieval the quoted answer (sentences of the
+passages, word for word) is shown in a tinted block, so the user sees evidence before the model
+has read its prompt; a progress line follows the model through the prompt, then its tokens stream
+in below the quote, re-rendered at most every 50 ms so a fast model cannot swamp the event loop.
+The finished answer shows its checked citations: sentences no source backs are marked, and an
+answer that looped or echoed the prompt is replaced by the quote with a note saying so.
+Conversations are kept in the `ConversationStore` (SQLite); answers are stored with their sources,
+quote and sentence checks, so they look the same after a restart and in the Markdown export.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any, Callable
 
 import markdown
 from PySide6.QtCore import QTimer, QUrl, Signal
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QTextBlockFormat, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
@@ -34,14 +38,49 @@ pre { background-color: #f4f4f4; }
 code { background-color: #f4f4f4; }
 th { background-color: #eeeeee; }
 a { color: #1a5fb4; text-decoration: none; }
+.quote-head { color: #2f5d34; }
+.label { color: #555; font-size: 9pt; }
+.unsupported { color: #8f2d00; background-color: #fdeee3; }
+.unsupported-tag { color: #ffffff; background-color: #b4541a; font-size: 8pt; }
+.progress { color: #555; }
 """
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+QUOTE_BACKGROUND, QUOTE_BAR = "#eef5ec", "#6a9f62"
+
+# Sentence statuses of app.rag.citations.CheckedSentence, as stored (strings keep the GUI off app.rag).
+UNSUPPORTED, CORRECTED, ADDED = "unsupported", "corrected", "added"
+# Private-use characters survive Markdown untouched: they mark where a checked sentence starts and ends.
+_OPEN, _SEP, _CLOSE = "\ue000", "\ue001", "\ue002"
+_MARK = re.compile(f"([{_OPEN}{_CLOSE}])(\\d+){_SEP}")
+_END_PUNCT = re.compile(r"[。！？；.!?:：]+$")
+_AFTER_SENTENCE = re.compile(r"(?:\s?[\[【]\d+(?:\s*[,，、]\s*\d+)*[\]】])*[”’」』）)\"]*[。！？；.!?:：]*")
+_LEAD = re.compile(r"(?:[-*+]|\d+[.)]|#{1,6}|>)\s+")
 
 
 def render_markdown(text: str) -> str:
     """Markdown (lists, tables, fenced code) as the HTML subset QTextBrowser understands."""
     return markdown.markdown(text, extensions=["tables", "fenced_code", "sane_lists"], output_format="html")
+
+
+_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
+_CODE = re.compile(r"`([^`]+)`")
+_LINE_LEAD = re.compile(r"(?m)^\s*(?:#{1,6}\s+|[-*+]\s+|>\s*)")
+
+
+def inline_markdown(text: str, markup: bool = True) -> str:
+    """One line of a passage's Markdown as HTML: bold, italics and code kept (or, without `markup`, dropped).
+
+    Quotes and snippets are cut from the middle of a document, so block syntax (lists, headings)
+    would mislead the Markdown renderer; only the inline marks are read.
+    """
+    text = html.escape(" ".join(_LINE_LEAD.sub("", text).split()), quote=False)
+    bold, italic, code = (("<b>", "</b>"), ("<i>", "</i>"), ("<code>", "</code>")) if markup else (("", ""),) * 3
+    text = _CODE.sub(lambda m: f"{code[0]}{m.group(1)}{code[1]}", text)
+    text = _STRONG.sub(lambda m: f"{bold[0]}{m.group(1) or m.group(2)}{bold[1]}", text)
+    return _EMPHASIS.sub(lambda m: f"{italic[0]}{m.group(1)}{italic[1]}", text)
 
 
 def link_citations(body: str, message: int, numbers: set[int]) -> str:
@@ -51,6 +90,53 @@ def link_citations(body: str, message: int, numbers: set[int]) -> str:
         parts[i] = _CITE.sub(lambda m: f'<a href="cite:{message}:{m.group(1)}">[{m.group(1)}]</a>'
                              if int(m.group(1)) in numbers else m.group(0), parts[i])
     return "".join(parts)
+
+
+def quote_to_dict(quote: Any) -> dict[str, Any] | None:
+    """A `QuotedAnswer` as JSON-safe data: text, parts and one source per part."""
+    if quote is None:
+        return None
+    if isinstance(quote, dict):
+        return quote
+    return {"text": quote.text, "parts": list(quote.parts), "sources": [source_to_dict(s) for s in quote.sources],
+            "score": float(getattr(quote, "score", 0.0))}
+
+
+def check_to_dict(sentence: Any) -> dict[str, Any]:
+    """A `CheckedSentence` as JSON-safe data (its offsets point into the model's text, so they are left out)."""
+    if isinstance(sentence, dict):
+        return sentence
+    return {"text": sentence.text, "status": sentence.status, "cited": list(sentence.cited),
+            "citations": list(sentence.citations), "missing": list(sentence.missing)}
+
+
+def mark_sentences(text: str, checks: list[dict[str, Any]], marked: set[str]) -> str:
+    """`text` with the checked sentences whose status is in `marked` wrapped in private-use markers.
+
+    The sentences are found in order in the final text (their citations were rewritten, so their
+    offsets into the model's text do not apply); list and heading markers stay outside the marks
+    so the Markdown still parses, and the sentence's citations and closing punctuation go inside.
+    """
+    out, pos = [], 0
+    for k, check in enumerate(checks):
+        core = str(check.get("text", "")).strip()
+        end_punct = _END_PUNCT.search(core)
+        core = core[:end_punct.start()] if end_punct else core
+        lead = _LEAD.match(core)
+        core = core[lead.end():] if lead else core
+        if not core.strip():
+            continue
+        at = text.find(core, pos)
+        if at < 0:
+            continue
+        end = _AFTER_SENTENCE.match(text, at + len(core)).end()
+        if check.get("status") in marked and "|" not in core and not re.fullmatch(r"[\d\s.)]+", core):
+            out += [text[pos:at], f"{_OPEN}{k}{_SEP}", text[at:end], f"{_CLOSE}{k}{_SEP}"]
+        else:
+            out.append(text[pos:end])
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def page_label(source: dict[str, Any]) -> str:
@@ -68,9 +154,13 @@ class ChatView(QWidget):
         super().__init__(parent)
         self.bridge, self.store, self._kbs = bridge, store, kbs
         self.conversation_id: int | None = None
-        self.messages: list[dict[str, Any]] = []  # role, text, sources, note
+        # role, text, sources, note; answers also: error, quote, checks, fallback (see _close_answer)
+        self.messages: list[dict[str, Any]] = []
         self._streaming: str | None = None  # the answer being written, while a question runs
         self._stopped = False
+        self._quote: dict[str, Any] | None = None  # the running answer's quote, once retrieval has found it
+        self._progress: tuple[int, int] | None = None  # prompt tokens read, of how many
+        self._model_loading = False
         self._render_timer = QTimer(self, singleShot=True, interval=50)
         self._render_timer.timeout.connect(self._render_stream)
         self._stream_start = -1  # where the streaming answer begins in the transcript document
@@ -124,6 +214,9 @@ class ChatView(QWidget):
         layout.addLayout(ask_row)
         layout.addWidget(self.scope)
 
+        bridge.answer_quote.connect(self._quoted)
+        bridge.answer_progress.connect(self._prompt_progress)
+        bridge.model_state_changed.connect(self._model_state)
         bridge.answer_token.connect(self._token)
         bridge.answer_finished.connect(self._finished)
         bridge.answer_failed.connect(self._failed)
@@ -153,9 +246,20 @@ class ChatView(QWidget):
         if self.busy:
             return
         self.conversation_id = conversation_id
-        self.messages = [{"role": m.role, "text": m.text, "sources": m.sources, "note": ""}
-                         for m in self.store.messages(conversation_id)]
+        self.messages = [self._stored_message(m) for m in self.store.messages(conversation_id)]
         self.render()
+
+    @staticmethod
+    def _stored_message(m: Any) -> dict[str, Any]:
+        details = getattr(m, "details", None) or {}
+        text, note = m.text, str(details.get("note") or "")
+        suffix = f"\n\n*{note}*"
+        if note and text.endswith(suffix):
+            text = text[:-len(suffix)]  # shown as a note again, not as part of the answer
+        else:
+            note = ""
+        return {"role": m.role, "text": text, "sources": m.sources, "note": note, "quote": details.get("quote"),
+                "checks": details.get("checks") or [], "fallback": details.get("fallback", "")}
 
     def _conversation_picked(self, index: int) -> None:
         conv = self.conversations.itemData(index)
@@ -225,6 +329,7 @@ class ChatView(QWidget):
         self.messages.append({"role": "user", "text": text, "sources": [], "note": ""})
         self.question.clear()
         self._streaming, self._stopped = "", False
+        self._quote, self._progress, self._model_loading = None, None, False
         self._set_busy(True)
         self.render()
         self.bridge.ask(text, kbs, history)
@@ -235,12 +340,33 @@ class ChatView(QWidget):
         self._stopped = True
         self.bridge.stop_answer()
         # The worker stops within a token; the window does not wait for it.
-        self._close_answer(self._streaming or "", [], self.tr("Stopped."))
+        self._close_answer(self._streaming or "", [], self.tr("Stopped."), {"quote": self._quote})
+
+    def _quoted(self, quote: Any) -> None:
+        if self._streaming is None or self._stopped:
+            return
+        self._quote = quote_to_dict(quote)
+        self.render()  # once per answer: the quote goes above the part that streams
+
+    def _prompt_progress(self, done: int, total: int) -> None:
+        if self._streaming is None or self._stopped:
+            return
+        self._progress, self._model_loading = (done, total), False
+        self._schedule_stream()
+
+    def _model_state(self, state: str) -> None:
+        if self._streaming is None or self._stopped:
+            return
+        self._model_loading = state == "loading"
+        self._schedule_stream()
 
     def _token(self, token: str) -> None:
         if self._streaming is None or self._stopped:
             return
         self._streaming += token
+        self._schedule_stream()
+
+    def _schedule_stream(self) -> None:
         if not self._render_timer.isActive():
             self._render_timer.start()
 
@@ -254,7 +380,18 @@ class ChatView(QWidget):
             notes.append(self.tr("Answered from the model’s own knowledge, not from your documents."))
         if getattr(answer, "cut_passages", 0):
             notes.append(self.tr("%n passage(s) left out to fit the model’s context.", "", answer.cut_passages))
-        self._close_answer(answer.text, [source_to_dict(s) for s in answer.sources], " ".join(notes))
+        quote = quote_to_dict(getattr(answer, "quote", None)) or self._quote
+        sources = [source_to_dict(s) for s in answer.sources]
+        # A quoted sentence may come from a passage that was left out of the prompt: list it too,
+        # so every number the user sees has a line under Sources.
+        listed = {int(s.get("n", 0)) for s in sources}
+        for source in (quote or {}).get("sources") or []:
+            if int(source.get("n", 0)) not in listed:
+                listed.add(int(source.get("n", 0)))
+                sources.append(source)
+        details = {"quote": quote, "checks": [check_to_dict(c) for c in getattr(answer, "sentences", None) or []],
+                   "fallback": getattr(answer, "fallback", "") or ""}
+        self._close_answer(answer.text, sources, " ".join(notes), details)
 
     def _failed(self, message: str) -> None:
         if self._stopped or self._streaming is None:
@@ -265,16 +402,23 @@ class ChatView(QWidget):
         partial = self._streaming
         self._streaming = None
         self._set_busy(False)
-        self.messages.append({"role": "assistant", "text": partial, "sources": [], "note": "", "error": message})
+        self.messages.append({"role": "assistant", "text": partial, "sources": [], "note": "", "error": message,
+                              "quote": self._quote})
         self.render()
 
-    def _close_answer(self, text: str, sources: list[dict[str, Any]], note: str) -> None:
+    def _close_answer(self, text: str, sources: list[dict[str, Any]], note: str,
+                      details: dict[str, Any] | None = None) -> None:
         self._streaming = None
         self._set_busy(False)
-        stored = text + (f"\n\n*{note}*" if note else "")  # the note survives a restart as part of the text
-        if self.conversation_id is not None and (stored.strip() or sources):
-            self.store.append(self.conversation_id, "assistant", stored, sources)
-        self.messages.append({"role": "assistant", "text": text, "sources": sources, "note": note})
+        details = {key: value for key, value in (details or {}).items() if value}
+        if note:
+            details["note"] = note  # so a reopened conversation shows it as a note again
+        stored = text + (f"\n\n*{note}*" if note else "")  # the note stays in the text for history and export
+        if self.conversation_id is not None and (stored.strip() or sources or details.get("quote")):
+            self.store.append(self.conversation_id, "assistant", stored, sources, details)
+        self.messages.append({"role": "assistant", "text": text, "sources": sources, "note": note,
+                              "quote": details.get("quote"), "checks": details.get("checks") or [],
+                              "fallback": details.get("fallback", "")})
         self.render()
 
     def _set_busy(self, busy: bool) -> None:
@@ -296,11 +440,17 @@ class ChatView(QWidget):
         parts = [self._message_html(i, m) for i, m in enumerate(self.messages)]
         self._stream_start = -1
         if self._streaming is not None:
-            parts.append("<p><b>LocalKB</b></p>")
+            app_name = self.tr("LocalKB")
+            parts.append(f"<p><b>{app_name}</b></p>")
+            if self._quote:
+                parts.append(self._quote_html("live", self._quote))
+                parts.append(self._answer_label())
         self.transcript.setHtml("".join(parts))
         if self._streaming is not None:
             cursor = QTextCursor(self.transcript.document())
             cursor.movePosition(QTextCursor.MoveOperation.End)
+            # A block of its own: HTML inserted at the end of the last block would join that paragraph.
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
             self._stream_start = cursor.position()
             self._render_stream()
         if at_bottom or self._streaming is not None:
@@ -314,10 +464,91 @@ class ChatView(QWidget):
         cursor = QTextCursor(document)
         cursor.setPosition(min(self._stream_start, document.characterCount() - 1))
         cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-        thinking = self.tr("Reading your documents and thinking…")
-        cursor.insertHtml(render_markdown(self._streaming) if self._streaming else f'<p class="muted">{thinking}</p>')
+        cursor.insertHtml(render_markdown(self._streaming) if self._streaming
+                          else f'<p class="progress"><i>{html.escape(self._status_text())}</i></p>')
         bar = self.transcript.verticalScrollBar()
         bar.setValue(bar.maximum())
+
+    def _status_text(self) -> str:
+        """What the answer is waiting on before its first token."""
+        if self._model_loading:
+            return self.tr("Loading the model…")
+        if self._progress is not None:
+            done, total = self._progress
+            if total and done < total:
+                return (self.tr("Reading %1 tokens of passages… %2%").replace("%1", str(total))
+                        .replace("%2", str(min(99, done * 100 // total))))
+            return self.tr("Writing the answer…")
+        if self._quote is not None:
+            return self.tr("Preparing the answer…")
+        return self.tr("Searching your documents…")
+
+    def _answer_label(self) -> str:
+        label = self.tr("Answer written by the model, citations checked against the passages:")
+        return f'<p class="label">{label}</p>'
+
+    def _quote_html(self, key: int | str, quote: dict[str, Any]) -> str:
+        """The quoted answer in a tinted block; each sentence's [n] opens the source at that sentence."""
+        parts, sources = quote.get("parts") or [], quote.get("sources") or []
+        gap = "" if any(_CJK.search(part) for part in parts) else " "  # Chinese runs on without spaces
+        joined = gap.join(f'{inline_markdown(part)}{gap}<a href="quote:{key}:{i}">[{source.get("n", i + 1)}]</a>'
+                          for i, (part, source) in enumerate(zip(parts, sources)))
+        head = self.tr("From your documents")
+        hint = self.tr("quoted word for word; click a number to see the sentence in its source")
+        return (f'<table width="100%" cellspacing="0" cellpadding="0" style="margin-top: 2px; margin-bottom: 6px;">'
+                f'<tr><td width="4" bgcolor="{QUOTE_BAR}"></td>'
+                f'<td bgcolor="{QUOTE_BACKGROUND}" style="padding: 8px;">'
+                f'<p class="quote-head"><b>{head}</b> <span class="muted">· {hint}</span></p>'
+                f'<p>{joined}</p></td></tr></table>')
+
+    def _answer_body(self, index: int, message: dict[str, Any]) -> str:
+        """The answer's Markdown with linked citations, and sentences no source backs marked."""
+        sources = message.get("sources") or []
+        numbers = {int(s.get("n", i + 1)) for i, s in enumerate(sources)}
+        fallback = message.get("fallback") or ""
+        if fallback and message.get("quote"):
+            # The answer's text is the quote above; repeating it would only add length.
+            note = (self.tr("The model’s answer kept repeating itself, so the quote from your documents is "
+                            "shown instead.") if fallback == "loop" else
+                    self.tr("The model’s answer only repeated the question or the passages, so the quote from "
+                            "your documents is shown instead."))
+            return f'<p class="note"><i>{html.escape(note)}</i></p>'
+        checks = message.get("checks") or []
+        marked = {UNSUPPORTED, CORRECTED, ADDED}
+        body = render_markdown(mark_sentences(message["text"], checks, marked) if checks else message["text"])
+        body = link_citations(body, index, numbers)
+        unsupported = False
+        tag = self.tr("not found in the sources")
+
+        def mark(m: re.Match) -> str:
+            nonlocal unsupported
+            check = checks[int(m.group(2))]
+            status = check.get("status")
+            if m.group(1) == _CLOSE:
+                # Only an unsupported sentence gets a visible tag; the others carry just a tooltip.
+                return (f'</span>&nbsp;<span class="unsupported-tag">&nbsp;{html.escape(tag)}&nbsp;</span>'
+                        if status == UNSUPPORTED else "</span>")
+            if status == UNSUPPORTED:
+                unsupported = True
+                missing = ", ".join(str(w) for w in check.get("missing") or [])
+                tip = self.tr("No passage the model was given says this; check it before relying on it.")
+                if missing:
+                    tip += " " + self.tr("Not in the sources: %1").replace("%1", missing)
+                return f'<span class="unsupported" title="{html.escape(tip)}">'
+            cited = "".join(f"[{n}]" for n in check.get("cited") or [])
+            now = "".join(f"[{n}]" for n in check.get("citations") or [])
+            tip = (self.tr("Citation corrected: the model cited %1, the passage that says this is %2.")
+                   .replace("%1", cited).replace("%2", now) if status == CORRECTED else
+                   self.tr("Citation added: the model cited nothing, the passage that says this is %1.")
+                   .replace("%1", now))
+            return f'<span title="{html.escape(tip)}">'
+
+        body = _MARK.sub(mark, body)
+        if unsupported:
+            legend = self.tr("Sentences marked “not found in the sources” are not backed by any passage the "
+                             "model was given: they may be wrong.")
+            body += f'<p class="label">{html.escape(legend)}</p>'
+        return body
 
     def _message_html(self, index: int, message: dict[str, Any]) -> str:
         if message["role"] == "user":
@@ -325,10 +556,13 @@ class ChatView(QWidget):
             return (f'<table width="100%" class="you" cellpadding="8"><tr><td><b>{you}</b><br>'
                     f'{html.escape(message["text"])}</td></tr></table>')
         sources = message.get("sources") or []
-        numbers = {int(s.get("n", i + 1)) for i, s in enumerate(sources)}
         app_name, sources_title = self.tr("LocalKB"), self.tr("Sources")
-        out = [f"<p><b>{app_name}</b></p>",
-               link_citations(render_markdown(message["text"]), index, numbers)]
+        out = [f"<p><b>{app_name}</b></p>"]
+        if message.get("quote"):
+            out.append(self._quote_html(index, message["quote"]))
+            if message.get("text", "").strip() and not message.get("fallback"):
+                out.append(self._answer_label())
+        out.append(self._answer_body(index, message))
         if message.get("error"):
             out.append(f'<p class="err">{html.escape(message["error"])}</p>')
         if message.get("note"):
@@ -337,7 +571,7 @@ class ChatView(QWidget):
             out.append(f'<p class="src"><b>{sources_title}</b></p>')
             for i, s in enumerate(sources):
                 n = s.get("n", i + 1)
-                snippet = " ".join(str(s.get("snippet", "")).split())
+                snippet = html.unescape(inline_markdown(str(s.get("snippet", "")), markup=False))
                 if len(snippet) > 180:
                     snippet = snippet[:177] + "…"
                 out.append(f'<p class="src"><a href="cite:{index}:{n}">[{n}] {html.escape(page_label(s))}</a>'
@@ -361,6 +595,9 @@ class ChatView(QWidget):
         if url.scheme() == "action":
             self.action_requested.emit(url.path())
             return
+        if url.scheme() == "quote":
+            self._quote_link(url.path())
+            return
         if url.scheme() != "cite":
             return
         message, _, n = url.path().partition(":")
@@ -372,6 +609,15 @@ class ChatView(QWidget):
             if str(source.get("n", i + 1)) == n:
                 self.citation_clicked.emit(source)
                 return
+
+    def _quote_link(self, path: str) -> None:
+        key, _, part = path.partition(":")
+        try:
+            quote = self._quote if key == "live" else self.messages[int(key)].get("quote")
+            source = (quote or {}).get("sources", [])[int(part)]
+        except (ValueError, IndexError):
+            return
+        self.citation_clicked.emit(source)
 
     def source_at(self, message: int, n: int) -> dict[str, Any] | None:
         for i, source in enumerate(self.messages[message].get("sources") or []):

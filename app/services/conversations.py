@@ -3,7 +3,9 @@
 The GUI keeps every question, answer and the answer's sources here (`paths.chats_db()`), so a
 conversation survives a restart and can be exported to Markdown with its citations.  Sources are
 stored as JSON dicts (the fields of `app.services.chat.Source`), which keeps this module free of
-the answering stack.  The schema evolves by an append-only list of named migrations.
+the answering stack; so is what the chat view needs to show an answer again as it first appeared
+(its quoted answer, which sentences the sources do not back), in a `details` JSON object.  The
+schema evolves by an append-only list of named migrations.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
         """,
     ),
+    (
+        "002_message_details",
+        """
+        ALTER TABLE messages ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+        """,
+    ),
 ]
 
 
@@ -66,6 +74,9 @@ class Message:
     text: str
     sources: list[dict[str, Any]] = field(default_factory=list)
     created: float = 0.0
+    # How the answer was shown: 'quote' {text, parts, sources}, 'checks' [{text, status, citations,
+    # cited, missing}], 'fallback'.  Free-form so the view can grow without a migration per field.
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def source_to_dict(source: Any) -> dict[str, Any]:
@@ -152,27 +163,31 @@ class ConversationStore:
 
     # -- messages ------------------------------------------------------------------------------
 
-    def append(self, conversation_id: int, role: str, text: str, sources: Iterable[Any] = ()) -> Message:
-        """Add a message; `sources` are `Source` objects or dicts, stored as JSON."""
+    def append(self, conversation_id: int, role: str, text: str, sources: Iterable[Any] = (),
+               details: dict[str, Any] | None = None) -> Message:
+        """Add a message; `sources` are `Source` objects or dicts, `details` JSON-safe data, stored as JSON."""
         if role not in ("user", "assistant"):
             raise ValueError(f"role must be 'user' or 'assistant', not {role!r}")
         data = [source_to_dict(s) for s in sources]
+        extra = json.loads(json.dumps(details or {}, ensure_ascii=False, default=str))
         now = time.time()
         with self._lock, self._db:
             if self._db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is None:
                 raise ConversationError(f"Conversation {conversation_id} no longer exists.")
             cur = self._db.execute(
-                "INSERT INTO messages (conversation_id, role, text, sources, created) VALUES (?, ?, ?, ?, ?)",
-                (conversation_id, role, text, json.dumps(data, ensure_ascii=False), now))
+                "INSERT INTO messages (conversation_id, role, text, sources, created, details) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, text, json.dumps(data, ensure_ascii=False), now,
+                 json.dumps(extra, ensure_ascii=False)))
             self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
-        return Message(int(cur.lastrowid), conversation_id, role, text, data, now)
+        return Message(int(cur.lastrowid), conversation_id, role, text, data, now, extra)
 
     def messages(self, conversation_id: int) -> list[Message]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, conversation_id, role, text, sources, created FROM messages "
+                "SELECT id, conversation_id, role, text, sources, created, details FROM messages "
                 "WHERE conversation_id = ? ORDER BY id", (conversation_id,)).fetchall()
-        return [Message(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+        return [Message(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], json.loads(r[6] or "{}")) for r in rows]
 
     def history(self, conversation_id: int) -> list[tuple[str, str]]:
         """Completed (question, answer) pairs, oldest first, as `ChatService.ask` takes them."""
@@ -196,7 +211,14 @@ class ConversationStore:
             if message.role == "user":
                 lines += [f"**Question:** {message.text}", ""]
                 continue
+            quote = (message.details.get("quote") or {}).get("text")
+            if quote:
+                lines += [f"> From your documents: {quote}", ""]
             lines += [message.text.strip(), ""]
+            unsupported = [c.get("text", "") for c in message.details.get("checks") or ()
+                           if c.get("status") == "unsupported"]
+            if unsupported:
+                lines += ["Not found in the sources:", ""] + [f"- {text}" for text in unsupported] + [""]
             if message.sources:
                 lines.append("Sources:")
                 lines.append("")

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from app.errors import KnowledgeBaseError
-from app.services.chat import Answer, Source
+from app.rag.citations import CheckedSentence
+from app.services.chat import Answer, AnswerEvent, QuotedAnswer, Source
 from app.services.library import DocumentInfo, IngestReport, KBInfo
 from ingest.progress import CancelToken, FileEvent, NullProgress, Progress
 
@@ -99,8 +100,19 @@ class FakeLibrary:
         self.closed = True
 
 
+QUOTED = "Hotels cost up to 150 EUR per night."
+UNSUPPORTED_SENTENCE = "Breakfast is always included."
+PROMPT_TOKENS = 900
+
+
 class FakeChat:
-    """Answers by citing the first document of the first KB asked; `token_delay_s` paces streaming."""
+    """Answers by citing the first document of the first KB asked, as `ChatService.ask` does.
+
+    It sends a quote event, model and prompt-progress events, streams tokens and returns an
+    `Answer` whose checked sentences include one the sources do not back.  `token_delay_s` paces
+    streaming; `hold_tokens` (an Event) holds the answer halfway through its prompt until a test sets it;
+    `fallback` ('loop' / 'echo') makes the answer one whose model text was replaced by the quote.
+    """
 
     def __init__(self, settings, library: FakeLibrary, token_delay_s: float = 0.0) -> None:
         self.library = library
@@ -108,6 +120,8 @@ class FakeChat:
         self.token_delay_s = token_delay_s
         self.cancelled = threading.Event()
         self.sources: list[Source] | None = None  # set to force the sources returned
+        self.hold_tokens: threading.Event | None = None
+        self.fallback = ""
 
     def model_state(self) -> str:
         return self.state
@@ -125,13 +139,35 @@ class FakeChat:
         return [Source(1, kbs[0], docs[0].path, docs[0].pages, ("Intro",), text[:60], text[:200], 0.9, 0,
                        min(40, len(text)))]
 
+    def quote_for(self, sources: list[Source]) -> QuotedAnswer:
+        """The quote: one sentence of source 1, pointing at where it stands in that passage."""
+        first = sources[0]
+        start = first.text.find(QUOTED)
+        start = max(start, 0)
+        quoted = Source(**{**first.__dict__, "start": first.start + start, "end": first.start + start + len(QUOTED),
+                           "snippet": QUOTED, "supports": []})
+        return QuotedAnswer(f"{QUOTED} [1]", [QUOTED], [quoted], 0.8)
+
     def ask(self, question, kbs, history=(), on_token: Callable[[str], None] | None = None,
-            cancel: CancelToken | None = None) -> Answer:
+            cancel: CancelToken | None = None, on_event: Callable[[AnswerEvent], None] | None = None) -> Answer:
+        notify = on_event or (lambda _e: None)
         sources = self.search(question, kbs)
         if not sources:
             return Answer("That is not in your documents.", [], not_found=True, from_model_knowledge=False,
                           cut_passages=0)
-        words = ["The ", "answer ", "is ", "**forty-two** ", "[1].", "\n\n", "- one\n", "- two\n"]
+        quote = self.quote_for(sources)
+        notify(AnswerEvent("quote", quote=quote))
+        if self.state != "ready":
+            notify(AnswerEvent("model", detail="loading"))
+            self.state = "ready"
+            notify(AnswerEvent("model", detail="ready"))
+        for done in (300, PROMPT_TOKENS // 2):  # the first call reports the cached prefix
+            notify(AnswerEvent("prompt", done=done, total=PROMPT_TOKENS))
+        if self.hold_tokens is not None:
+            self.hold_tokens.wait(10)
+        notify(AnswerEvent("prompt", done=PROMPT_TOKENS, total=PROMPT_TOKENS))
+        words = ["The ", "answer ", "is ", "**forty-two** ", "[1].", f" {UNSUPPORTED_SENTENCE}", "\n\n",
+                 "- one\n", "- two\n"]
         words += [f"more{i} " for i in range(200 if self.token_delay_s else 0)]
         text = ""
         for word in words:
@@ -144,7 +180,17 @@ class FakeChat:
             text += word
             if on_token:
                 on_token(word)
-        return Answer(text, sources, False, False, 0, timings={"total_s": 0.1})
+        model_text = text.strip()
+        first = "The answer is **forty-two**"
+        checked = [CheckedSentence(first + ".", [1], [1], "supported", start=0, end=len(first) + 4),
+                   CheckedSentence(UNSUPPORTED_SENTENCE, [], [], "unsupported", ["Breakfast", "included"],
+                                   start=len(first) + 5, end=len(first) + 5 + len(UNSUPPORTED_SENTENCE))]
+        final = text
+        if self.fallback:
+            final = quote.text
+            checked = [CheckedSentence(QUOTED, [1], [1], "supported", start=0, end=len(quote.text))]
+        return Answer(final, sources, False, False, 0, timings={"total_s": 0.1}, quote=quote, sentences=checked,
+                      fallback=self.fallback, model_text=model_text, model_name="fake.gguf")
 
 
 def fake_factory(file_delay_s: float = 0.0, token_delay_s: float = 0.0) -> Callable:

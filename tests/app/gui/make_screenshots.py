@@ -2,11 +2,19 @@
 
 Uses the real LibraryService and ChatService; when ChatService cannot answer yet (no `ask`), the
 answer text is composed from the real retrieved passages so the citations and viewer are real.
+
+`python -m tests.app.gui.make_screenshots OUT_DIR answers` shows a checked answer in English and
+in Chinese (the Chinese one in the Chinese interface), asked of the sample knowledge base with the
+built-in model: the quote while the model reads its prompt, the finished answer, and the source
+viewer opened from the quote.  So that the "not found in the sources" mark is always on screen,
+one sentence no passage backs is appended to the model's answer and the real citation check is
+run again over the whole text; everything else is what the services produced.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -70,6 +78,99 @@ class RetrievalOnlyChat:
         for word in text.split(" "):
             on_token and on_token(word + " ")
         return Answer(text, sources[:3], False, False, 0)
+
+
+# Sentences that no sample document backs, so the citation check marks them.
+UNBACKED = {"en": "Hotel bookings above the limit are approved automatically by the finance team.",
+            "zh": "超出保修期的维修一律免费上门服务。"}
+QUESTIONS = {"en": "How much can I spend on a hotel night when travelling?", "zh_CN": "FieldLogger 的保修期是多久？"}
+
+
+class WithAnUnbackedSentence:
+    """The real ChatService, with one unbacked sentence added to each answer and the check run again."""
+
+    def __init__(self, chat) -> None:
+        self.chat = chat
+
+    def __getattr__(self, name):
+        return getattr(self.chat, name)
+
+    def ask(self, question, kbs, history=(), on_token=None, cancel=None, on_event=None):
+        from app.rag import citations, prompts
+
+        answer = self.chat.ask(question, kbs, history, on_token=on_token, cancel=cancel, on_event=on_event)
+        if answer.cancelled or answer.fallback or not answer.sources or any(
+                s.status == citations.UNSUPPORTED for s in answer.sentences):
+            return answer
+        print(f"model wrote: {answer.model_text!r}", file=sys.stderr)
+        lang = prompts.answer_language(question)
+        text = answer.text.rstrip()
+        if lang == "zh" and not re.search(r"[。！？.!?]$", text):
+            text += "。"  # a separate sentence, not a continuation of the model's last one
+        extra = ("" if lang == "zh" else " ") + UNBACKED[lang]
+        on_token and on_token(extra)
+        text += extra
+        answer.sentences = citations.check(text, {s.n: s.text for s in answer.sources}, question,
+                                           list(prompts.NOT_FOUND.values()))
+        answer.text = citations.rewrite(text, answer.sentences)
+        return answer
+
+
+def answers(out: Path) -> None:
+    """The checked answers with their quotes, in English and in Chinese, each in its own window."""
+    from app.gui import build_window, install_translators, save_screenshot
+    from app.settings import Settings
+
+    app = QApplication.instance() or QApplication(["localkb"])
+    made: dict = {}
+
+    def shared(settings):
+        # One set of services for both windows: the embedder and the model load once.
+        if "services" not in made:
+            library, chat = factory(settings)
+            made["services"] = library, WithAnUnbackedSentence(chat)
+        return made["services"]
+
+    for language, question in QUESTIONS.items():
+        translators = install_translators(app, language)
+        settings = Settings()
+        settings.ui.language = language
+        window = build_window(settings, shared)
+        window.show()
+        until(lambda: not window.bridge.busy)
+        if "sample" not in [k.name for k in window.library.kb_infos()]:
+            window.add_sample()
+            wait_for(window.bridge.ingest_finished)
+            window.progress_dock.hide()
+        until(lambda: "sample" in [k.name for k in window.library.kb_infos()])
+        window.library.select_kb("sample")
+        until(lambda: window.library.selected_kbs() == ["sample"])
+        name = "zh" if language != "en" else "en"
+        window.chat.new_conversation()  # the store is shared: start afresh rather than continue the last one
+        window.chat.question.setText(question)
+        progress: list = []
+        window.bridge.answer_progress.connect(lambda done, total: progress.append((done, total)))
+        window.chat.ask()
+        until(lambda: bool(progress) or not window.chat.busy, 600000)
+        settle(120)  # the view redraws its status line at most every 50 ms
+        save_screenshot(window, out / f"10_answer_{name}_reading.png")
+        if window.chat.busy:
+            wait_for(window.bridge.answer_finished)
+        settle()
+        save_screenshot(window, out / f"11_answer_{name}.png")
+        last = len(window.chat.messages) - 1
+        from PySide6.QtCore import QUrl
+
+        quote = window.chat.messages[last].get("quote")
+        if quote:
+            # The last quoted sentence: the first is sometimes a heading that leads into it.
+            window.chat.transcript.anchorClicked.emit(QUrl(f"quote:{last}:{len(quote['parts']) - 1}"))
+            wait_for(window.sources.shown, 30000)
+            settle()
+            save_screenshot(window, out / f"12_answer_{name}_quote_source.png")
+        window.hide()  # not close(): closing shuts down the services the next window shares
+        for t in translators:
+            app.removeTranslator(t)
 
 
 def factory(settings):
@@ -147,4 +248,8 @@ def main(out: Path, language: str = "en") -> None:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/shots")
-    main(target, sys.argv[2] if len(sys.argv) > 2 else "en")
+    mode = sys.argv[2] if len(sys.argv) > 2 else "en"
+    if mode == "answers":
+        answers(target)
+    else:
+        main(target, mode)

@@ -33,7 +33,9 @@ def real_factory(settings):
 
 @pytest.fixture
 def window(qtbot):
-    w = build_window(Settings(), real_factory)
+    settings = Settings()
+    settings.model.builtin = "smollm2-135m"  # the small built-in model keeps this fast; the default is 1.1 GB
+    w = build_window(settings, real_factory)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitUntil(lambda: not w.bridge.busy, timeout=60000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.gui import build_window
 from app.settings import Settings
-from tests.app.gui.fakes import Source, fake_factory
+from tests.app.gui.fakes import PROMPT_TOKENS, QUOTED, UNSUPPORTED_SENTENCE, Source, fake_factory
 
 PDF = Path("/work/shared/data/docs/pdf-sample-files/001-trivial/minimal-document.pdf")
 
@@ -119,10 +120,20 @@ def test_ask_streams_markdown_with_clickable_citations(qtbot, window_with, docs)
     with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
         window.bridge.ingest([folder], "default")
     qtbot.waitUntil(lambda: window.library.selected_kbs() == ["default"])
+    seen_at_first_token, states = [], []
+    window.bridge.model_state_changed.connect(states.append)
+    window.bridge.answer_token.connect(
+        lambda _t: seen_at_first_token or seen_at_first_token.append(window.chat.transcript.toPlainText()))
     tokens = ask_and_wait(qtbot, window)
     assert len(tokens) > 3
+    # The quote from the documents was on screen before the model wrote a word.
+    assert QUOTED in seen_at_first_token[0] and "From your documents" in seen_at_first_token[0]
+    assert "forty-two" not in seen_at_first_token[0]
+    assert states[:3] == ["not loaded", "loading", "ready"]  # the service loads the model itself, after the quote
     html = window.chat.transcript.toHtml()
     assert "forty-two" in html and "cite:1:1" in html  # the [1] marker became a link
+    assert "not found in the sources" in window.chat.transcript.toPlainText()
+    assert UNSUPPORTED_SENTENCE in window.chat.transcript.toPlainText()
     assert window.chat.messages[-1]["sources"][0]["path"].endswith("handbook.md")
     stored = window.store.messages(window.chat.conversation_id)
     assert [m.role for m in stored] == ["user", "assistant"] and stored[1].sources
@@ -132,6 +143,43 @@ def test_ask_streams_markdown_with_clickable_citations(qtbot, window_with, docs)
     assert window.source_dock.isVisible()
     assert window.sources.stack.currentWidget() is window.sources.text
     assert "#ffe27a" in window.sources.text.toHtml()
+    # The quote's [1] opens the same document at the quoted sentence, not the whole passage.
+    with qtbot.waitSignal(window.chat.citation_clicked, timeout=5000) as clicked:
+        window.chat.transcript.anchorClicked.emit(QUrl("quote:1:0"))
+    text = (folder / "handbook.md").read_text()
+    start = text.index(QUOTED)
+    assert (clicked.args[0]["start"], clicked.args[0]["end"]) == (start, start + len(QUOTED))
+    assert clicked.args[0]["path"].endswith("handbook.md")
+
+
+def test_prompt_progress_shows_until_the_first_token(qtbot, window_with, docs):
+    window, made = window_with()
+    folder, _ = docs
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.bridge.ingest([folder], "default")
+    qtbot.waitUntil(lambda: window.library.selected_kbs() == ["default"])
+    made["chat"].hold_tokens = threading.Event()
+    window.chat.question.setText("How much for a hotel?")
+    with qtbot.waitSignal(window.bridge.answer_progress, timeout=10000):
+        window.chat.ask_btn.click()
+    qtbot.waitUntil(lambda: f"Reading {PROMPT_TOKENS} tokens of passages… 50%" in window.chat.transcript.toPlainText())
+    assert QUOTED in window.chat.transcript.toPlainText()
+    with qtbot.waitSignal(window.bridge.answer_finished, timeout=10000):
+        made["chat"].hold_tokens.set()
+    assert "Reading" not in window.chat.transcript.toPlainText()
+
+
+def test_a_looping_answer_is_replaced_by_the_quote_with_a_note(qtbot, window_with, docs):
+    window, made = window_with()
+    folder, _ = docs
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.bridge.ingest([folder], "default")
+    qtbot.waitUntil(lambda: window.library.selected_kbs() == ["default"])
+    made["chat"].fallback = "loop"
+    ask_and_wait(qtbot, window)
+    shown = window.chat.transcript.toPlainText()
+    assert "kept repeating itself" in shown and shown.split("Sources")[0].count(QUOTED) == 1
+    assert "forty-two" not in shown
 
 
 def test_citation_of_a_pdf_renders_the_page_with_a_highlight(qtbot, window_with):
@@ -165,6 +213,25 @@ def test_stop_cancels_at_once(qtbot, window_with, docs):
     assert made["chat"].cancelled.wait(2)
     qtbot.waitUntil(lambda: not window.bridge.answering)
     assert "Stopped." in window.chat.transcript.toPlainText()
+
+
+def test_a_stopped_answer_cannot_land_in_the_next_one(qtbot, window_with, docs):
+    window, made = window_with(token_delay_s=0.01)
+    folder, _ = docs
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.bridge.ingest([folder], "default")
+    qtbot.waitUntil(lambda: window.library.selected_kbs() == ["default"])
+    window.chat.question.setText("First")
+    with qtbot.waitSignal(window.bridge.answer_token, timeout=10000):
+        window.chat.ask_btn.click()
+    window.chat.stop_btn.click()
+    window.chat.question.setText("Second")
+    with qtbot.waitSignal(window.bridge.answer_finished, timeout=20000) as finished:
+        window.chat.ask_btn.click()
+    assert made["chat"].cancelled.is_set()  # the first one did stop, while the second was running
+    assert "more199" in finished.args[0].text
+    last = window.chat.messages[-1]
+    assert last["note"] == "" and "more199" in last["text"] and window.chat.messages[-2]["text"] == "Second"
 
 
 def test_kb_create_rename_delete(qtbot, window_with, no_modal, monkeypatch):
