@@ -76,6 +76,7 @@ class AnswerSettings(_Group):
     when_not_found: Literal["say_not_found", "model_knowledge"] = Field("say_not_found", title="When documents lack the answer", description="Say so plainly, or answer from the model's own knowledge, clearly marked.")
     prompt_en: str = Field("", title="English prompt template", description="Empty uses assets/prompts/answer_en.txt.")
     prompt_zh: str = Field("", title="Chinese prompt template", description="Empty uses assets/prompts/answer_zh.txt.")
+    prompt_tokens: int = Field(800, ge=256, le=131072, title="Prompt budget (tokens)", description="Most tokens of instructions, passages, history and question sent to the model; passages beyond it are left out (and listed). On 2 cores a 1.5B model reads about 40 tokens/s, so each 400 tokens adds about 10 s before the first word.")
     history_turns: int = Field(4, ge=0, le=50, title="History turns kept", description="Earlier question/answer pairs kept in the conversation, within the token budget.")
 
 

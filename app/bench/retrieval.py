@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import random
 import re
+import resource
 import time
 from pathlib import Path
 
@@ -95,18 +96,23 @@ class _CheapDocumentEmbedder:
 
 
 def bench_scale(data: str | Path, chunks: int = 100_000, queries: int = 500, settings=None, progress=None,
-                keep_home: str | None = None) -> dict:
+                keep_home: str | None = None, answers: int = 0) -> dict:
     """Query latency on a KB of about `chunks` chunks built from the sentences of a SQuAD file.
 
     Documents are shuffled sentence mixes (real vocabulary, so BM25 posting lists are realistic),
     ingested by the real pipeline into the real Chroma store and FTS5 index; their vectors are
     random (cheap), queries are embedded by the real embedder.  Latency only: recall here means
-    nothing.
+    nothing.  With `answers`, that many questions are then answered by the chat model on the same
+    KB, and the process's peak RSS says what the app needs at that size.
     """
     from ingest.embedder import Embedder
     from app.settings import Settings
 
     settings = settings or Settings()
+    if answers and not settings.model.model_path:
+        from app.llm import builtin  # joined in the real data folder, not the throw-away home
+
+        settings.model.model_path = str(builtin.ensure(settings.model.builtin))
     dataset = load_squad(data)
     sentences = [s.strip() for text in dataset.documents.values() for s in re.split(r"(?<=[.!?。！？])\s*", text) if len(s.strip()) > 20]
     rng = random.Random(0)
@@ -143,6 +149,11 @@ def bench_scale(data: str | Path, chunks: int = 100_000, queries: int = 500, set
                 latencies.append(time.perf_counter() - t0)
                 for k, v in result.timings.items():
                     parts[k].append(v)
+            answered = []
+            for q in qs[queries:queries + answers]:
+                a = chat.ask(q, ["scale"])
+                answered.append({"quote_at_s": a.timings.get("quote_at_s"), "first_token_at_s": a.timings.get("first_token_at_s"),
+                                 "prompt_tokens": a.timings.get("prompt_tokens"), "total_s": a.timings.get("total_s")})
         finally:
             library.close()
     return {
@@ -151,6 +162,9 @@ def bench_scale(data: str | Path, chunks: int = 100_000, queries: int = 500, set
         "latency_p95_ms": round(percentile(latencies, 95) * 1000, 2),
         "stage_p95_ms": {k: round(percentile(v, 95) * 1000, 2) for k, v in parts.items()},
         "ingest_seconds": round(report.seconds, 1),
+        "answers": answered,
+        "model": settings.model.model_path if answers else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "note": "document vectors are random (latency only); queries embedded by the real embedder; "
                 "real pipeline, Chroma store and FTS5 keyword index",
     }

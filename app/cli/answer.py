@@ -133,7 +133,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             for sentence in s.supports:
                 print(f"    supports: {sentence}")
     if answer.cut_passages:
-        print(f"\n{answer.cut_passages} more passage(s) did not fit the model's context:")
+        print(f"\n{answer.cut_passages} more passage(s) were left out of the prompt (answer.prompt_tokens, model.n_ctx):")
         for s in answer.cut_sources:
             print(f"    {_where(s)}")
     if answer.model_name:

@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--scale", type=int, default=None, metavar="CHUNKS",
                    help="latency only: a KB of about CHUNKS chunks from DATA's sentences, with random document vectors")
     r.add_argument("--queries", type=int, default=500, help="queries timed with --scale (default 500)")
+    r.add_argument("--answers", type=int, default=0, metavar="N",
+                   help="with --scale: then answer N questions with the chat model and report peak memory")
     r.add_argument("--json", action="store_true", help="print one JSON document")
     r.set_defaults(handler=cmd_retrieval)
 
@@ -59,7 +61,7 @@ def cmd_retrieval(args: argparse.Namespace) -> int:
 
     fmt = args.format or ("beir" if Path(args.data).is_dir() else "squad")
     if args.scale:
-        result = bench.bench_scale(args.data, chunks=args.scale, queries=args.queries)
+        result = bench.bench_scale(args.data, chunks=args.scale, queries=args.queries, answers=args.answers)
     else:
         result = bench.bench_retrieval(args.data, fmt, args.limit)
     _print(result, args.json)

@@ -81,6 +81,8 @@ STRINGS = [
     QT_TRANSLATE_NOOP("Settings", "Empty uses assets/prompts/answer_en.txt."),
     QT_TRANSLATE_NOOP("Settings", "Chinese prompt template"),
     QT_TRANSLATE_NOOP("Settings", "Empty uses assets/prompts/answer_zh.txt."),
+    QT_TRANSLATE_NOOP("Settings", "Prompt budget (tokens)"),
+    QT_TRANSLATE_NOOP("Settings", "Most tokens of instructions, passages, history and question sent to the model; passages beyond it are left out (and listed). On 2 cores a 1.5B model reads about 40 tokens/s, so each 400 tokens adds about 10 s before the first word."),
     QT_TRANSLATE_NOOP("Settings", "History turns kept"),
     QT_TRANSLATE_NOOP("Settings", "Earlier question/answer pairs kept in the conversation, within the token budget."),
     QT_TRANSLATE_NOOP("Settings", "Interface"),

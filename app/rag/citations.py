@@ -41,6 +41,11 @@ class CheckedSentence:
         return self.status in (SUPPORTED, CORRECTED, ADDED)
 
 
+def unbacked(sentences: Sequence[CheckedSentence]) -> bool:
+    """True when the answer states something and no passage backs any of it."""
+    return any(s.status == UNSUPPORTED for s in sentences) and not any(s.supported for s in sentences)
+
+
 def cited_numbers(sentence: str) -> list[int]:
     out: list[int] = []
     for group in _CITE.findall(sentence):
@@ -101,7 +106,9 @@ def _decide(item: CheckedSentence, facts: dict[int, PassageFacts], question: str
     if c.empty:
         item.status, item.citations = NO_CLAIM, [n for n in item.cited if n in facts]
         return
-    scores = {n: support(c, f) for n, f in facts.items()}
+    # Ties (several passages hold the facts) go to the passage sharing the most of the sentence's
+    # wording: that is where the sentence was taken from.
+    scores = {n: support(c, f) + 0.01 * _overlap(item.text, f.text) for n, f in facts.items()}
     good_cited = [n for n in item.cited if scores.get(n, 0.0) >= MIN_SUPPORT]
     if good_cited:
         item.status, item.citations = SUPPORTED, good_cited
@@ -131,6 +138,16 @@ def attach(text: str, numbers: Sequence[int]) -> str:
     head, tail = (text[:m.start()], m.group(0)) if m else (text, "")
     space = "" if _CJK.search(head[-1:]) or not head else " "
     return f"{head}{space}{marks}{tail}"
+
+
+def _overlap(sentence: str, passage_lower: str) -> float:
+    """Share of the sentence's character bigrams found in the passage (0..1)."""
+    flat = "".join(strip_citations(sentence).lower().split())
+    grams = {flat[i:i + 2] for i in range(len(flat) - 1)}
+    if not grams:
+        return 0.0
+    text = "".join(passage_lower.split())
+    return sum(1 for g in grams if g in text) / len(grams)
 
 
 def rewrite(answer: str, sentences: Sequence[CheckedSentence]) -> str:

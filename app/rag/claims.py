@@ -46,6 +46,9 @@ _MEASURE = "年月日天周个元岁次倍名人家项条页号层间台辆件�
 _ARABIC = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*([万千亿]?)")
 
 
+_NUMBER_WITH_UNIT = re.compile(r"\d+(?:[.,]\d+)*\s*[万千亿]?[" + _MEASURE + "]?")
+
+
 @dataclass(frozen=True)
 class Span:
     start: int
@@ -166,6 +169,9 @@ def content_words(text: str) -> set[str]:
         if len(s) > 2 and s not in _EN_STOP and w.lower() not in _EN_STOP:
             out.add(s)
     if _CJK.search(text):
+        # Numbers and the measure word after them go first: jieba glues "1562年元服" into "年元服",
+        # a word no passage contains; the number itself is checked as a number.
+        text = _NUMBER_WITH_UNIT.sub(" ", text)
         for tok in tokenize_for_index(text).split():
             # Words holding a number ("两年", "3月") are compared as numbers, not as words.
             if _CJK.search(tok) and len(tok) >= 2 and tok not in STOPWORDS and not _has_number(tok):
@@ -204,7 +210,8 @@ class Claims:
         return not (self.numbers or self.names or self.words)
 
 
-_LIST_MARK = re.compile(r"^\s*(?:[-*+•·]|\d+[.)、]|[一二三四五六七八九十]+、)\s*")
+# A list item's marker; "1." and "2)" need a space after them, or "0.304" would lose its "0.".
+_LIST_MARK = re.compile(r"^\s*(?:[-*+•·](?=\s)|\d+[.)](?=\s)|\d+、|[一二三四五六七八九十]+、)\s*")
 _MARKER = re.compile(r"[\[【]\d+(?:\s*[,，、]\s*\d+)*[\]】]")
 
 

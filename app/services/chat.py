@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 from app.errors import ModelError
 from app.llm.llama import ChatModel, Generation
 from app.rag import citations, guards, prompts
-from app.rag.budget import pack
+from app.rag.budget import SAFETY_TOKENS, pack
 from app.rag.quote import Quote, best_quote
 from app.rag.retrieve import Passage, Retriever, SearchResult
 from app.settings import Settings
@@ -301,7 +301,10 @@ class ChatService:
         def build(q, ps, h):
             return prompts.answer_messages(q, ps, h, lang, settings.answer)
 
-        packed = pack(question, candidates, hist, build, model, model.n_ctx, model.max_tokens)
+        # The window the prompt may use: the model's context, capped by the prompt budget, because
+        # on a CPU every prompt token is paid for in waiting before the first word.
+        window = min(model.n_ctx, settings.answer.prompt_tokens + model.max_tokens + SAFETY_TOKENS)
+        packed = pack(question, candidates, hist, build, model, window, model.max_tokens)
         # Number the passages that made it 1..k, in rank order, so the citations are contiguous.
         kept_idx = [p.n - 1 for p in packed.passages]
         # A passage sent only in part is a source (it was used) and also reported as cut.
@@ -341,7 +344,9 @@ class ChatService:
         checked = citations.check(text, {s.n: s.text for s in sources}, question, list(prompts.NOT_FOUND.values()))
         text = citations.rewrite(text, checked)
         ordered = map_citations(text, sources)
-        not_found = _says_not_found(text, lang)
+        # An answer none of whose statements any passage backs is the model answering from its own
+        # knowledge (or inventing): the documents do not contain the answer, whatever it says.
+        not_found = _says_not_found(text, lang) or citations.unbacked(checked)
         timings["total_s"] = round(time.perf_counter() - started, 4)
         return Answer(text, ordered, not_found, False, len(cut_sources), timings, cut_sources=cut_sources,
                       standalone_question=standalone, cancelled=gen.cancelled, quote=final_quote, sentences=checked,

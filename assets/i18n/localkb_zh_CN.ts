@@ -1271,71 +1271,81 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
     </message>
     <message>
         <location filename="../../app/gui/schema_strings.py" line="84"/>
+        <source>Prompt budget (tokens)</source>
+        <translation>提示词预算（token）</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="85"/>
+        <source>Most tokens of instructions, passages, history and question sent to the model; passages beyond it are left out (and listed). On 2 cores a 1.5B model reads about 40 tokens/s, so each 400 tokens adds about 10 s before the first word.</source>
+        <translation>发送给模型的指令、段落、历史和问题最多占用的 token 数；超出的段落不发送（但会列出）。在 2 核 CPU 上，1.5B 模型每秒约读 40 个 token，每多 400 个 token，第一个字就要多等约 10 秒。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="86"/>
         <source>History turns kept</source>
         <translation>保留的历史轮数</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="85"/>
+        <location filename="../../app/gui/schema_strings.py" line="87"/>
         <source>Earlier question/answer pairs kept in the conversation, within the token budget.</source>
         <translation>在 token 预算内，对话中保留的早先问答轮数。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="86"/>
+        <location filename="../../app/gui/schema_strings.py" line="88"/>
         <source>Interface</source>
         <translation>界面</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="87"/>
+        <location filename="../../app/gui/schema_strings.py" line="89"/>
         <source>The desktop window.</source>
         <translation>桌面窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="88"/>
+        <location filename="../../app/gui/schema_strings.py" line="90"/>
         <source>Interface language</source>
         <translation>界面语言</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="89"/>
+        <location filename="../../app/gui/schema_strings.py" line="91"/>
         <source>Follows the system locale unless set.</source>
         <translation>未设置时跟随系统语言。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="90"/>
+        <location filename="../../app/gui/schema_strings.py" line="92"/>
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="91"/>
+        <location filename="../../app/gui/schema_strings.py" line="93"/>
         <source>English</source>
         <translation>English</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="92"/>
+        <location filename="../../app/gui/schema_strings.py" line="94"/>
         <source>中文（简体）</source>
         <translation>中文（简体）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="93"/>
+        <location filename="../../app/gui/schema_strings.py" line="95"/>
         <source>Say it is not in the documents</source>
         <translation>说明文档中没有</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="94"/>
+        <location filename="../../app/gui/schema_strings.py" line="96"/>
         <source>Answer from the model’s own knowledge, marked as such</source>
         <translation>用模型自身的知识回答，并加以标注</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="95"/>
+        <location filename="../../app/gui/schema_strings.py" line="97"/>
         <source>auto (from the model file)</source>
         <translation>auto（来自模型文件）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="96"/>
+        <location filename="../../app/gui/schema_strings.py" line="98"/>
         <source>(built-in default)</source>
         <translation>（内置默认）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="97"/>
+        <location filename="../../app/gui/schema_strings.py" line="99"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>

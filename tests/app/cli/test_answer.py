@@ -63,3 +63,20 @@ def test_ask_not_found_in_plain_text(hr_kb: Path, capsys):
 def test_ask_with_missing_model_file_fails_with_one_line(hr_kb: Path, capsys, tmp_path: Path):
     assert run(["ask", "How many days of annual leave?", "--kb", "hr", "--model", str(tmp_path / "x.gguf")]) == 2
     assert "Model file not found" in capsys.readouterr().err
+
+
+def test_ask_prints_the_quote_before_the_models_answer_and_json_carries_the_checks(hr_kb: Path, capsys, monkeypatch):
+    from app.settings import Settings
+
+    monkeypatch.setattr(Settings, "load", classmethod(
+        lambda cls, path=None: cls(model={"max_tokens": 32, "n_ctx": 2048, "builtin": "smollm2-135m"})))
+    assert run(["ask", "How many days of annual leave do employees receive?", "--kb", "hr"]) == 0
+    out = capsys.readouterr().out
+    quote_at = out.index("From your documents (quoted):")
+    assert "twenty-five days of paid annual leave" in out[quote_at:out.index("Answer:")]
+    assert quote_at < out.index("Answer:") < out.index("Sources:")
+    assert run(["ask", "How many days of annual leave do employees receive?", "--kb", "hr", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "twenty-five" in doc["quote"]["text"] and doc["quote"]["sources"][0]["path"].endswith("leave.txt")
+    assert doc["sentences"] and {"text", "status", "citations", "cited", "missing"} <= set(doc["sentences"][0])
+    assert doc["model_name"].endswith(".gguf")

@@ -62,3 +62,16 @@ def test_lead_ins_and_list_numbers_are_not_judged_and_offsets_follow_the_rewrite
     for s in checked:
         assert final[s.start:s.end].startswith(s.text.rstrip(".")[:10])
     assert final[checked[1].start:checked[1].end] == "1. Hotels in London cost 220 EUR [1]."
+
+
+def test_an_answer_is_unbacked_only_when_nothing_in_it_is_supported():
+    invented = citations.check("The limit in London is 300 EUR [1].", PASSAGES, "What is the limit in London?")
+    mixed = citations.check("The limit in London is 220 EUR [1]. Taxis are free.", PASSAGES, "What is the limit?")
+    assert citations.unbacked(invented) and not citations.unbacked(mixed)
+    assert not citations.unbacked(citations.check(NOT_FOUND["en"], PASSAGES, "q", list(NOT_FOUND.values())))
+
+
+def test_numbers_with_decimals_and_units_are_checked_as_numbers():
+    passages = {1: "它的面积约为0.304平方公里。", 2: "图书馆藏书81.6万册，其中以女性书刊资料为特色馆藏。"}
+    checked = citations.check("0.304平方公里。81.6万册。", passages, "面积和藏书量是多少？")
+    assert [(s.status, s.citations) for s in checked] == [("added", [1]), ("added", [2])]

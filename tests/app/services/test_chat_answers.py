@@ -132,3 +132,10 @@ def test_the_models_own_not_found_is_reported(reply):
     chat, _ = _chat(reply)
     answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
     assert answer.not_found and answer.sentences[0].status == "not_found"
+
+
+def test_an_answer_no_passage_backs_counts_as_not_found_and_stays_marked():
+    chat, _ = _chat("Hotel nights in London are capped at 400 GBP [1].")
+    answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
+    assert answer.not_found
+    assert [s.status for s in answer.sentences] == ["unsupported"] and "400" in answer.sentences[0].missing
