@@ -113,3 +113,15 @@ def test_cli_bench_retrieval_json(tmp_path: Path, capsys, monkeypatch, embedder)
     assert run(["bench", "retrieval", str(_squad(tmp_path)), "--limit", "2", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["questions"] == 2 and "recall@10" in doc and "ndcg@10" in doc
+
+
+def test_bench_scale_times_queries_and_reports_memory_while_answering(tmp_path: Path):
+    from app.settings import Settings
+
+    settings = Settings()
+    settings.model.builtin = "smollm2-135m"
+    settings.model.max_tokens = 16
+    out = retrieval.bench_scale(_squad(tmp_path), chunks=80, queries=2, settings=settings, answers=1)
+    assert out["chunks"] >= 40 and out["queries"] == 2 and out["latency_p95_ms"] > 0
+    assert len(out["answers"]) == 1 and out["answers"][0]["quote_at_s"] is not None
+    assert out["model"].endswith(".gguf") and out["peak_rss_mb"] > 100
