@@ -166,8 +166,8 @@ def best_quote(question: str, passages: Sequence[tuple[int, str, float]], *,
         # A second sentence when it nearly ties (the answer may sit in either), or when the best is
         # short and its neighbour carries on the same thought.
         for c in ranked[1:]:
-            if len("".join(x.text for x in chosen)) + len(c.text) > MAX_CHARS:
-                continue
+            if len("".join(x.text for x in chosen)) + len(c.text) > MAX_CHARS or c.text.rstrip().endswith(("?", "？")):
+                continue  # too long, or a question (a FAQ heading) that answers nothing
             close = c.score >= CLOSE * best.score
             neighbour = c.n == best.n and c.start >= best.end and c.start - best.end <= 2 and len(best.text) < 60
             if close or neighbour:

@@ -51,3 +51,10 @@ def test_similarity_from_the_embedder_can_decide_between_lexical_ties():
 
 def test_no_passages_no_quote():
     assert best_quote("anything", []) is None
+
+
+def test_a_faq_heading_is_never_quoted_beside_its_answer():
+    faq = "四、保修期多长？\n自购买之日起两年保修。保修不包括电池。"
+    quote = best_quote("FieldLogger 的保修期是多久？", [(1, faq, 0.8)])
+    assert all(not p.text.endswith("？") for p in quote.parts)
+    assert "两年" in quote.text
