@@ -30,14 +30,14 @@ import numpy as np
 from app.bench.data import Dataset, Question, load_squad, services, temporary_home, write_documents
 from app.bench.metrics import exact_match, f1_score, normalize_answer, percentile
 from app.errors import LocalKBError
+from app.rag.citations import strip_citations
 
-_CITATION = re.compile(r"\s*[\[【]\d+(?:\s*[,，、]\s*\d+)*[\]】]")
 _FIRST_SENTENCE = re.compile(r"^(.+?[。！？!?]|.+?\.(?=\s|$))")
 
 
 def clean_answer(text: str) -> str:
     """The answer as scored: citation markers removed, its first line, and of that the first sentence."""
-    text = _CITATION.sub("", text).strip()
+    text = strip_citations(text)
     line = text.splitlines()[0].strip() if text else ""
     m = _FIRST_SENTENCE.match(line)
     return m.group(1).strip() if m else line

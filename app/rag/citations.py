@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from app.rag.claims import PassageFacts, claims, split_sentences, support
+from app.rag.claims import CITATION, CJK, PassageFacts, claims, split_sentences, support
 
-_CITE = re.compile(r"\s*[\[【](\d+(?:\s*[,，、]\s*\d+)*)[\]】]")
+_CITE = CITATION
 _LEADING_CITES = re.compile(r"^(?:\s*[\[【]\d+(?:\s*[,，、]\s*\d+)*[\]】])+[。.]?")
 _LEAD_IN = re.compile(r"[:：]\s*$")
 # A passage supports a sentence when all its numbers and names occur there and at least this
@@ -126,9 +126,6 @@ def _decide(item: CheckedSentence, facts: dict[int, PassageFacts], question: str
                           + [w for w in c.words if w not in all_words and w not in every])
 
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
 def attach(text: str, numbers: Sequence[int]) -> str:
     """`text` with citation markers placed before its closing punctuation: "… London [1]." / "…两年[1]。"."""
     marks = "".join(f"[{n}]" for n in numbers)
@@ -136,7 +133,7 @@ def attach(text: str, numbers: Sequence[int]) -> str:
         return text
     m = re.search(r"[。！？；.!?:：]+$", text)
     head, tail = (text[:m.start()], m.group(0)) if m else (text, "")
-    space = "" if _CJK.search(head[-1:]) or not head else " "
+    space = "" if CJK.search(head[-1:]) or not head else " "
     return f"{head}{space}{marks}{tail}"
 
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 from ingest.keyword import STOPWORDS, tokenize_for_index
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A citation marker as models write it: [1], [1, 2], 【2】; the group holds the numbers.
+CITATION = re.compile(r"\s*[\[【](\d+(?:\s*[,，、]\s*\d+)*)[\]】]")
 # A sentence ends at CJK end punctuation, or at Latin . ! ? followed by space/end (not "3.5", "e.g."-ish
 # cases are tolerated), or at a line break.
 _SENT_END = re.compile(r"[。！？；!?]+[”’」』）)]*|\.(?=\s|$)[”’\")]*|\n\s*\n+|\n")
@@ -168,13 +170,13 @@ def content_words(text: str) -> set[str]:
         s = _stem(w)
         if len(s) > 2 and s not in _EN_STOP and w.lower() not in _EN_STOP:
             out.add(s)
-    if _CJK.search(text):
+    if CJK.search(text):
         # Numbers and the measure word after them go first: jieba glues "1562年元服" into "年元服",
         # a word no passage contains; the number itself is checked as a number.
         text = _NUMBER_WITH_UNIT.sub(" ", text)
         for tok in tokenize_for_index(text).split():
             # Words holding a number ("两年", "3月") are compared as numbers, not as words.
-            if _CJK.search(tok) and len(tok) >= 2 and tok not in STOPWORDS and not _has_number(tok):
+            if CJK.search(tok) and len(tok) >= 2 and tok not in STOPWORDS and not _has_number(tok):
                 out.add(tok)
     return out
 
@@ -183,7 +185,7 @@ def names(text: str) -> set[str]:
     """Capitalised words not opening the sentence, acronyms, and Latin words inside Chinese text."""
     text = normalize(text)
     out: set[str] = set()
-    chinese = bool(_CJK.search(text))
+    chinese = bool(CJK.search(text))
     for i, m in enumerate(re.finditer(r"[A-Za-z][A-Za-z0-9'’\-]*", text)):
         w = m.group(0)
         if w.lower() in _EN_STOP:
@@ -212,11 +214,10 @@ class Claims:
 
 # A list item's marker; "1." and "2)" need a space after them, or "0.304" would lose its "0.".
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•·](?=\s)|\d+[.)](?=\s)|\d+、|[一二三四五六七八九十]+、)\s*")
-_MARKER = re.compile(r"[\[【]\d+(?:\s*[,，、]\s*\d+)*[\]】]")
 
 
 def claims(sentence: str, question: str = "") -> Claims:
-    sentence = _MARKER.sub(" ", sentence)  # a citation's [1] is not a number the sentence states
+    sentence = CITATION.sub(" ", sentence)  # a citation's [1] is not a number the sentence states
     sentence = _LIST_MARK.sub("", sentence)  # nor is a list item's "2."
     q_words = content_words(question)
     q_names = names(question)
@@ -248,5 +249,5 @@ def support(c: Claims, p: PassageFacts) -> float:
         return 0.0
     if not c.words:
         return 1.0 if (c.numbers or c.names) else 0.0
-    found = sum(1 for w in c.words if w in p.words or (_CJK.search(w) and w in p.text))
+    found = sum(1 for w in c.words if w in p.words or (CJK.search(w) and w in p.text))
     return found / len(c.words)

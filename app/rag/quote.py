@@ -20,9 +20,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.rag.citations import attach
-from app.rag.claims import content_words, names, normalize, numbers, split_sentences
+from app.rag.claims import CJK, content_words, names, normalize, numbers, split_sentences
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _QUESTION_CHARS = set("的了是在和与及或也就都吗呢吧啊么什哪谁几多少怎如何为请问呀，。？！、")
 
 _ASKS_NUMBER = re.compile(r"\b(how (many|much|long|old|far|large|big|tall|often)|what (percentage|number|amount|year|"
@@ -62,12 +61,12 @@ class Quote:
 
 
 def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text if _CJK.match(c) and c not in _QUESTION_CHARS]
+    chars = [c for c in text if CJK.match(c) and c not in _QUESTION_CHARS]
     return {a + b for a, b in zip(chars, chars[1:])}
 
 
 def _chars(text: str) -> set[str]:
-    return {c for c in text if _CJK.match(c) and c not in _QUESTION_CHARS}
+    return {c for c in text if CJK.match(c) and c not in _QUESTION_CHARS}
 
 
 def _idf_coverage(query: set[str], docs: list[set[str]], scale: dict[str, float] | None = None) -> list[float]:
@@ -123,7 +122,7 @@ def best_quote(question: str, passages: Sequence[tuple[int, str, float]], *,
     # Numbers the question states ("1992年4月") pick out the sentence about that date, so they
     # count as terms too.
     q_terms = q_words | {f"#{n}" for n in q_numbers}
-    word_sets = [c.words | {w for w in q_words if _CJK.search(w) and w in c.text} | {f"#{n}" for n in numbers(c.text)}
+    word_sets = [c.words | {w for w in q_words if CJK.search(w) and w in c.text} | {f"#{n}" for n in numbers(c.text)}
                  for c in cands]
     lexical = _idf_coverage(q_terms, word_sets, {f"#{n}": NUMBER_WEIGHT for n in q_numbers})
     bigram = _idf_coverage(q_bigrams, [_bigrams(c.text) for c in cands])
