@@ -80,6 +80,26 @@ class AnswerSettings(_Group):
     history_turns: int = Field(4, ge=0, le=50, title="History turns kept", description="Earlier question/answer pairs kept in the conversation, within the token budget.")
 
 
+class SyncSettings(_Group):
+    """Folders that knowledge bases follow."""
+
+    watch: bool = Field(True, title="Watch followed folders", description="Apply changes in followed folders while the app runs; off, they are applied only on 'Sync now' or localkb sync.")
+    debounce_s: float = Field(1.0, ge=0.1, le=60.0, title="Quiet time before reading (s)", description="A changed file is read once it has been left alone this long, so a file being saved is read once, complete.")
+    rescan_minutes: int = Field(10, ge=1, le=1440, title="Full rescan every (minutes)", description="Followed folders are compared with the index this often, for network drives and changes the watcher missed.")
+
+
+class StoreSettings(_Group):
+    """Where knowledge bases keep their vectors: on this computer, or on a team's Chroma server."""
+
+    backend: Literal["embedded", "server"] = Field("embedded", title="Vector store", description="'embedded' keeps everything on this computer; 'server' shares knowledge bases with a team through a Chroma server.")
+    host: str = Field("127.0.0.1", title="Server host", description="Name or address of the Chroma server.")
+    port: int = Field(8000, ge=1, le=65535, title="Server port", description="Port of the Chroma server (or of its token gate).")
+    token: str = Field("", title="Access token", description="Sent as 'Authorization: Bearer ...'; ask whoever runs the server.")
+    tls: bool = Field(False, title="Use TLS (https)", description="Connect with https; the server must be started with a certificate.")
+    tls_ca: str = Field("", title="CA certificate file", description="PEM file that verifies the server's certificate; empty uses the system's certificates.")
+    writer: bool = Field(False, title="This computer writes shared knowledge bases", description="One computer adds, changes and removes the documents of shared knowledge bases; the others read them and see each change once it is complete.")
+
+
 class UISettings(_Group):
     """The desktop window."""
 
@@ -92,6 +112,8 @@ class Settings(_Group):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     ui: UISettings = Field(default_factory=UISettings)
 
     @classmethod

@@ -24,11 +24,12 @@ from app import paths
 from app.settings import Settings
 
 GROUP_TITLES = {"model": "Model", "embedding": "Embedding", "ingest": "Reading files", "retrieval": "Retrieval",
-                "answer": "Answers", "ui": "Interface"}
+                "answer": "Answers", "sync": "Folders", "store": "Sharing", "ui": "Interface"}
 CHOICE_LABELS = {"system": "Follow the system", "en": "English", "zh_CN": "中文（简体）",
                  "say_not_found": "Say it is not in the documents",
                  "model_knowledge": "Answer from the model’s own knowledge, marked as such",
-                 "auto": "auto (from the model file)"}
+                 "auto": "auto (from the model file)",
+                 "embedded": "On this computer", "server": "On a Chroma server"}
 PROMPT_FILES = {"prompt_en": "answer_en.txt", "prompt_zh": "answer_zh.txt"}
 
 
