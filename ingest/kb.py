@@ -105,16 +105,25 @@ class KnowledgeBase:
             self._conn.close()
 
     @contextmanager
-    def writer(self) -> Iterator[None]:
-        """Exclusive write access across processes: two LocalKB processes never write one KB at once."""
+    def writer(self, wait_s: float = 0.0, cancel=None) -> Iterator[None]:
+        """Exclusive write access across processes: two LocalKB processes never write one KB at once.
+
+        `wait_s` > 0 waits that long for the lock (folder sync waits behind a user's ingest
+        instead of failing); `cancel` (a CancelToken) ends the wait early.
+        """
         lock_path = self.root / ".writer.lock"
+        deadline = time.monotonic() + wait_s
         with open(lock_path, "w") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise KnowledgeBaseError(
-                    f"Knowledge base '{self.name}' is being changed by another LocalKB window or command; try again when it finishes."
-                ) from exc
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as exc:
+                    if time.monotonic() >= deadline or (cancel is not None and cancel.cancelled):
+                        raise KnowledgeBaseError(
+                            f"Knowledge base '{self.name}' is being changed by another LocalKB window or command; try again when it finishes."
+                        ) from exc
+                    time.sleep(0.1)
             try:
                 yield
             finally:
@@ -246,6 +255,27 @@ class KnowledgeBase:
                 self._delete_rows(conn, row[0])
                 conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (row[0],))
             conn.execute("DELETE FROM documents WHERE path = ?", (path,))
+        self.collect_garbage()
+        return True
+
+    def move_document(self, old: str, new: str) -> bool:
+        """Give an indexed document a new path, keeping its chunks and vectors (a renamed or moved file).
+
+        Chunk ids stay those of the old path; they only need to be unique and stable.  A catalogue
+        row already at `new` (an older file there) is replaced in the same transaction.
+        """
+        with catalog.Transaction(self._conn, self._lock) as conn:
+            row = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (old,)).fetchone()
+            if row is None or row[0] is None:
+                return False
+            there = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (new,)).fetchone()
+            if there is not None:
+                if there[0] and there[0] != row[0]:
+                    self._delete_rows(conn, there[0])
+                    conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (there[0],))
+                conn.execute("DELETE FROM documents WHERE path = ?", (new,))
+            conn.execute("UPDATE documents SET path = ?, updated = ? WHERE path = ?", (new, time.time(), old))
+            conn.execute("UPDATE chunks SET path = ? WHERE doc_id = ?", (new, row[0]))
         self.collect_garbage()
         return True
 

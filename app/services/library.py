@@ -1,7 +1,9 @@
-"""Knowledge bases and their documents: create, list, ingest, remove, re-index.
+"""Knowledge bases and their documents: create, list, ingest, remove, re-index, follow folders.
 
 The one place that wires settings to the ingestion engine.  Knowledge bases are opened once and
-cached; the embedder is shared by all of them and loads on first use.
+cached; the embedder is shared by all of them and loads on first use.  Followed folders are
+watched by one `ingest.watch.FolderSync` per knowledge base, started by `start_watching` (the
+GUI's engine process does; the CLI only runs `sync` once).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ingest.embedder import Embedder
 from ingest.kb import KnowledgeBase, kb_exists, validate_name
 from ingest.pipeline import IngestOptions, IngestPipeline
 from ingest.progress import CancelToken, FileEvent, ProgressSink
+from ingest import watch
+from ingest.ignore import validate as validate_rules
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,16 @@ class IngestReport:
         return self.count("failed")
 
 
+@dataclass(frozen=True)
+class FolderInfo:
+    folder: str
+    exists: bool
+    state: str  # watching | syncing | paused | error | not watching
+    pending: int  # files in the sync under way or queued for it
+    error: str
+    last_sync: float | None  # when the knowledge base last finished a sync
+
+
 class LibraryService:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         """`embedder` pins one model for the service's life (tests share a loaded one)."""
@@ -76,6 +90,9 @@ class LibraryService:
         self._embedder: Embedder | None = None
         self._embedder_key: tuple | None = None
         self._lock = threading.RLock()
+        self._syncs: dict[str, watch.FolderSync] = {}
+        self._paused: set[str] = set()
+        self._watching = False
 
     # -- shared resources --------------------------------------------------------------------
 
@@ -104,6 +121,7 @@ class LibraryService:
             return kb
 
     def close(self) -> None:
+        self.stop_watching()
         with self._lock:
             for kb in self._kbs.values():
                 kb.close()
@@ -136,14 +154,18 @@ class LibraryService:
         if kb_exists(paths.kb_dir(new)):
             raise KnowledgeBaseError(f"A knowledge base named '{new}' already exists.")
         kb = self.open_kb(old)
+        self.stop_watching(old)
         with kb.writer():
             with self._lock:
                 kb.close()
                 self._kbs.pop(old, None)
                 paths.kb_dir(old).rename(paths.kb_dir(new))
+        if self._watching:
+            self.start_watching()
 
     def delete_kb(self, name: str) -> None:
         kb = self.open_kb(name)
+        self.stop_watching(kb.name)
         with kb.writer():
             with self._lock:
                 kb.close()
@@ -159,16 +181,20 @@ class LibraryService:
     def ingest(self, paths_: Sequence[Path | str], kb: str = "default", progress: ProgressSink | None = None,
                cancel: CancelToken | None = None, force: bool = False) -> IngestReport:
         base = self.open_kb(kb, create=True)
-        s = self.settings.ingest
-        options = IngestOptions(s.chunk_size, s.chunk_overlap, s.max_file_mb, s.file_timeout_s, s.max_pages, s.ocr,
-                                s.parse_workers, force)
         started = time.monotonic()
         with base.writer():
-            # The app's own data is never ingested, even when a user drops their home folder.
-            pipeline = IngestPipeline(base, self.embedder(), options, progress, cancel, exclude=[paths.data_dir()])
+            pipeline = self._pipeline(base, progress, cancel, force)
             events = pipeline.run(paths_)
         return IngestReport(events, sum(e.chunks for e in events if e.state == "ok"), time.monotonic() - started,
                             pipeline.embed_seconds)
+
+    def _pipeline(self, base: KnowledgeBase, progress: ProgressSink | None = None, cancel: CancelToken | None = None,
+                  force: bool = False) -> IngestPipeline:
+        s = self.settings.ingest
+        options = IngestOptions(s.chunk_size, s.chunk_overlap, s.max_file_mb, s.file_timeout_s, s.max_pages, s.ocr,
+                                s.parse_workers, force)
+        # The app's own data is never ingested, even when a user drops their home folder.
+        return IngestPipeline(base, self.embedder(), options, progress, cancel, exclude=[paths.data_dir()])
 
     def reindex(self, kb: str, paths_: Sequence[Path | str] | None = None, progress: ProgressSink | None = None,
                 cancel: CancelToken | None = None) -> IngestReport:
@@ -201,3 +227,145 @@ class LibraryService:
 
     def page_text(self, kb: str, path: str, page: int | None, section: int | None = None) -> str:
         return self.open_kb(kb).page_text(path, page, section)
+
+    # -- followed folders --------------------------------------------------------------------
+
+    def follow(self, kb: str, folders: Sequence[Path | str]) -> list[FolderInfo]:
+        """Follow folders (creating the knowledge base if needed); watched at once when watching is on."""
+        base = self.open_kb(kb, create=True)
+        data = paths.data_dir().resolve()
+        wanted = []
+        for raw in folders:
+            folder = Path(raw).expanduser().resolve()
+            if not folder.is_dir():
+                raise KnowledgeBaseError(f"Cannot follow '{raw}': it is not a folder.")
+            if folder == data or folder in data.parents or data in folder.parents:
+                raise KnowledgeBaseError(f"Cannot follow '{folder}': it holds LocalKB's own data ({data}).")
+            wanted.append(str(folder))
+        current = watch.followed_folders(base)
+        watch.set_followed_folders(base, current + [f for f in wanted if f not in current])
+        self._reload_sync(base.name)
+        return self.folders(base.name)
+
+    def unfollow(self, kb: str, folders: Sequence[Path | str]) -> list[FolderInfo]:
+        """Stop following folders; their documents stay until removed."""
+        base = self.open_kb(kb)
+        drop = {str(Path(f).expanduser().resolve()) for f in folders} | {str(f) for f in folders}
+        current = watch.followed_folders(base)
+        missing = [str(f) for f in folders if str(f) not in current and str(Path(f).expanduser().resolve()) not in current]
+        if missing:
+            raise KnowledgeBaseError(f"Knowledge base '{base.name}' does not follow {', '.join(missing)}.")
+        watch.set_followed_folders(base, [f for f in current if f not in drop])
+        self._reload_sync(base.name)
+        return self.folders(base.name)
+
+    def folders(self, kb: str) -> list[FolderInfo]:
+        base = self.open_kb(kb)
+        with self._lock:
+            sync = self._syncs.get(base.name)
+        if sync is not None:
+            st = sync.status()
+            state, pending, error, last = st.state, st.pending, st.error, st.last_sync
+        else:
+            state = "paused" if base.name in self._paused else "not watching"
+            pending, error, last = 0, "", watch.last_sync(base)
+        return [FolderInfo(f, Path(f).is_dir(), state, pending, error, last) for f in watch.followed_folders(base)]
+
+    def recent_sync_events(self, kb: str) -> list[FileEvent]:
+        """What the watcher's latest syncs did (up to 50 events), newest last."""
+        with self._lock:
+            sync = self._syncs.get(validate_name(kb))
+        return list(sync.status().last_events) if sync is not None else []
+
+    def ignore_rules(self, kb: str) -> str:
+        return watch.ignore_rules_text(self.open_kb(kb))
+
+    def set_ignore_rules(self, kb: str, text: str) -> None:
+        """New rules apply at once: newly ignored documents are removed, newly allowed files read."""
+        base = self.open_kb(kb)
+        try:
+            validate_rules(text)
+        except ValueError as exc:
+            raise KnowledgeBaseError(str(exc)) from exc
+        base.set_meta(watch.META_RULES, text)
+        self._reload_sync(base.name)
+
+    def sync(self, kb: str, progress: ProgressSink | None = None, cancel: CancelToken | None = None) -> IngestReport:
+        """Make the knowledge base match its followed folders now (moves, changes, deletions)."""
+        base = self.open_kb(kb)
+        if not watch.followed_folders(base):
+            raise KnowledgeBaseError(f"Knowledge base '{base.name}' follows no folders; add one with localkb watch.")
+        started = time.monotonic()
+        pipeline_box: list[IngestPipeline] = []
+
+        def ingest_files(files: list[str], token: CancelToken) -> list[FileEvent]:
+            pipeline = self._pipeline(base, progress, token)
+            pipeline_box.append(pipeline)
+            return pipeline.run(files)
+
+        events, _plan = watch.sync_once(base, ingest_files, cancel, exclude=[str(paths.data_dir())])
+        if progress is not None:
+            for e in events:
+                if e.state in ("moved", "removed"):
+                    progress.file_event(e)
+        return IngestReport(events, sum(e.chunks for e in events if e.state == "ok"), time.monotonic() - started,
+                            sum(p.embed_seconds for p in pipeline_box))
+
+    def start_watching(self) -> list[str]:
+        """Watch the followed folders of every knowledge base (idempotent); each first reconciles with the disk."""
+        if not self.settings.sync.watch:
+            return []
+        self._watching = True
+        for name in self.kb_names():
+            base = self.open_kb(name)
+            with self._lock:
+                if name in self._syncs or name in self._paused or not watch.followed_folders(base):
+                    continue
+                self._syncs[name] = self._new_sync(base).start()
+        with self._lock:
+            return sorted(self._syncs)
+
+    def _new_sync(self, base: KnowledgeBase) -> watch.FolderSync:
+        def ingest_files(files: list[str], token: CancelToken) -> list[FileEvent]:
+            return self._pipeline(base, None, token).run(files)
+
+        s = self.settings.sync
+        return watch.FolderSync(base, ingest_files, s.debounce_s, s.rescan_minutes * 60.0, exclude=[paths.data_dir()])
+
+    def _reload_sync(self, name: str) -> None:
+        with self._lock:
+            sync = self._syncs.get(name)
+        if sync is None:
+            if self._watching and name not in self._paused:  # watching is on: follow the new folders too
+                self.start_watching()
+            return
+        if not watch.followed_folders(sync.kb):
+            with self._lock:
+                self._syncs.pop(name, None)
+            sync.stop()
+        else:
+            sync.reload()
+
+    def pause_watching(self, kb: str, paused: bool) -> None:
+        base = self.open_kb(kb)
+        with self._lock:
+            if paused:
+                self._paused.add(base.name)
+            else:
+                self._paused.discard(base.name)
+            sync = self._syncs.get(base.name)
+        if sync is not None:
+            sync.set_paused(paused)
+        elif not paused:
+            self.start_watching()
+
+    def stop_watching(self, kb: str | None = None) -> None:
+        """Stop watching one knowledge base, or all of them."""
+        with self._lock:
+            if kb is None:
+                self._watching = False
+                syncs, self._syncs = list(self._syncs.values()), {}
+            else:
+                syncs = [s for s in [self._syncs.pop(kb, None)] if s is not None]
+        for sync in syncs:
+            sync.stop()
