@@ -221,7 +221,7 @@ class WatchStatus:
     pending: int  # files in the sync under way (or waiting to be), 0 when idle
     error: str
     last_sync: float | None
-    last_events: tuple[FileEvent, ...] = ()
+    last_events: tuple[FileEvent, ...] = ()  # what the latest syncs did, up to 50, newest last
 
 
 class FolderSync:
@@ -374,7 +374,7 @@ class FolderSync:
             for p in plan.deferred:  # still being written: look again after the debounce
                 self._touched.setdefault(p, time.monotonic())
         if events:
-            self._last_events = tuple(events[-50:])
+            self._last_events = (self._last_events + tuple(events))[-50:]
             if self.on_synced is not None:
                 self.on_synced(events)
 

@@ -1,0 +1,188 @@
+"""Followed folders with real files: the knowledge base converges to exactly the folder's content.
+
+Each test edits a real folder (create, modify, rename, delete) while it is watched, or while
+nobody watches, and checks the result through search, the catalogue and the consistency check.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from app.services.chat import ChatService
+from app.settings import Settings
+from ingest import watch
+
+TIMEOUT_S = 60
+
+
+@pytest.fixture
+def fast_sync(library):
+    library.settings = Settings()
+    library.settings.sync.debounce_s = 0.2
+    return library
+
+
+def wait_until(predicate, what: str, timeout: float = TIMEOUT_S) -> float:
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def indexed(library, kb: str) -> dict[str, str]:
+    """{file name: doc_id} of the visible documents."""
+    return {Path(d.path).name: library.open_kb(kb).document(d.path).doc_id
+            for d in library.documents(kb) if d.status == "indexed"}
+
+
+def found(library, kb: str, query: str) -> set[str]:
+    """File names whose passages keyword search finds for `query`."""
+    base = library.open_kb(kb)
+    hits = base.keyword_search(query, 20)
+    return {Path(c.path).name for c in base.chunks([cid for cid, _ in hits]).values()}
+
+
+def test_watched_folder_converges_through_create_modify_rename_delete(fast_sync, tmp_path):
+    library = fast_sync
+    folder = tmp_path / "team"
+    folder.mkdir()
+    (folder / "budget.txt").write_text("The zebra project budget is forty thousand euros.")
+    (folder / "~$budget.docx").write_text("an Office lock file")
+    library.follow("w", [folder])
+    assert library.start_watching() == ["w"]
+    wait_until(lambda: indexed(library, "w").keys() == {"budget.txt"}, "the reconcile on start")
+    assert library.folders("w")[0].state in ("watching", "syncing") and library.folders("w")[0].last_sync
+
+    (folder / "meetings.md").write_text("# Meetings\n\nQuokka meetings happen on Tuesdays.")
+    wait_until(lambda: "meetings.md" in found(library, "w", "quokka"), "a new file to be searchable")
+
+    (folder / "budget.txt").write_text("The zebra project budget is fifty thousand euros now.")
+    wait_until(lambda: found(library, "w", "fifty") == {"budget.txt"}, "a change to be searchable")
+    assert found(library, "w", "forty") == set()
+
+    before = indexed(library, "w")["meetings.md"]
+    os.rename(folder / "meetings.md", folder / "weekly.md")
+    wait_until(lambda: "weekly.md" in indexed(library, "w"), "a renamed file")
+    assert indexed(library, "w") == {"budget.txt": indexed(library, "w")["budget.txt"], "weekly.md": before}
+    assert any(e.state == "moved" and e.path.endswith("weekly.md") for e in library.recent_sync_events("w"))
+    assert found(library, "w", "quokka") == {"weekly.md"}
+
+    (folder / "sub").mkdir()
+    os.rename(folder / "weekly.md", folder / "sub" / "weekly.md")
+    wait_until(lambda: any(d.path.endswith("sub/weekly.md") for d in library.documents("w")), "a file moved to a subfolder")
+
+    os.remove(folder / "budget.txt")
+    wait_until(lambda: "budget.txt" not in indexed(library, "w"), "a deletion")
+    assert found(library, "w", "zebra") == set()
+    chat = ChatService(library.settings, library)
+    assert all("zebra" not in s.text for s in chat.search("zebra project budget", ["w"]))
+    base = library.open_kb("w")
+    assert base.consistency_problems() == []
+    assert sorted(d.path for d in library.documents("w")) == [str(folder / "sub" / "weekly.md")]
+    library.stop_watching()
+
+
+def test_a_file_still_being_written_is_read_once_complete(fast_sync, tmp_path):
+    library = fast_sync
+    library.settings.sync.debounce_s = 0.6
+    folder = tmp_path / "f"
+    folder.mkdir()
+    library.follow("w", [folder])
+    library.start_watching()
+    wait_until(lambda: library.folders("w")[0].last_sync is not None, "the first sync")
+    with open(folder / "log.txt", "w") as fh:
+        for i in range(8):  # a slow save: a piece every 0.15 s, quieter than the debounce never
+            fh.write(f"Line {i} of the platypus report.\n")
+            fh.flush()
+            time.sleep(0.15)
+        fh.write("The platypus report ends here with the word wombat.\n")
+    wait_until(lambda: "log.txt" in found(library, "w", "wombat"), "the complete file")
+    time.sleep(1.0)  # room for a second, unwanted read to show up
+    reads = [e for e in library.recent_sync_events("w") if e.path.endswith("log.txt") and e.state == "ok"]
+    assert len(reads) == 1
+    library.stop_watching()
+
+
+def test_changes_made_while_closed_are_applied_on_start(library, tmp_path, embedder):
+    from app.services.library import LibraryService
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for name, text in {"keep.txt": "Unchanged text about otters.", "edit.txt": "Old text about herons.",
+                       "gone.txt": "Text about lemurs.", "same.txt": "Same bytes about ibises."}.items():
+        (folder / name).write_text(text)
+    library.follow("w", [folder])
+    report = library.sync("w")
+    assert report.ok == 4
+    ids = indexed(library, "w")
+    library.close()
+
+    (folder / "edit.txt").write_text("New text about storks.")
+    os.remove(folder / "gone.txt")
+    (folder / "new.txt").write_text("Fresh text about tapirs.")
+    os.utime(folder / "same.txt", (time.time() + 5, time.time() + 5))  # touched, same content
+
+    settings = Settings()
+    settings.sync.debounce_s = 0.2
+    again = LibraryService(settings, embedder=embedder)
+    try:
+        again.start_watching()
+        wait_until(lambda: indexed(again, "w").keys() == {"keep.txt", "edit.txt", "same.txt", "new.txt"}
+                   and "edit.txt" in found(again, "w", "storks"), "the reconcile on start")
+        now = indexed(again, "w")
+        assert now["keep.txt"] == ids["keep.txt"] and now["same.txt"] == ids["same.txt"]  # not re-read
+        assert now["edit.txt"] != ids["edit.txt"]
+        assert found(again, "w", "lemurs") == set() and found(again, "w", "herons") == set()
+        assert again.open_kb("w").consistency_problems() == []
+    finally:
+        again.close()
+
+
+def test_periodic_rescan_catches_what_events_miss(library, tmp_path, monkeypatch):
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Network drive text about narwhals.")
+    library.follow("w", [folder])
+    base = library.open_kb("w")
+    monkeypatch.setattr(watch.FolderSync, "_schedule", lambda self: setattr(self, "_folders", [str(folder)]))
+    sync = watch.FolderSync(base, lambda files, token: library._pipeline(base, None, token).run(files),
+                            debounce_s=0.2, rescan_s=0.5).start()
+    try:
+        wait_until(lambda: "a.txt" in found(library, "w", "narwhals"), "the first scan")
+        os.remove(folder / "a.txt")
+        (folder / "b.txt").write_text("Network drive text about belugas.")
+        wait_until(lambda: indexed(library, "w").keys() == {"b.txt"}, "the rescan, with no events at all")
+    finally:
+        sync.stop()
+
+
+def test_ignore_rules_apply_to_what_is_already_indexed(library, tmp_path):
+    folder = tmp_path / "f"
+    (folder / "drafts").mkdir(parents=True)
+    (folder / "plan.md").write_text("A plan about kestrels.")
+    (folder / "drafts" / "idea.txt").write_text("An idea about falcons.")
+    (folder / "data.tmp").write_text("temporary")
+    library.follow("w", [folder])
+    library.sync("w")
+    assert indexed(library, "w").keys() == {"plan.md", "idea.txt"}
+    library.set_ignore_rules("w", library.ignore_rules("w") + "drafts/\n")
+    report = library.sync("w")
+    assert [e.state for e in report.events] == ["removed"] and indexed(library, "w").keys() == {"plan.md"}
+    with pytest.raises(Exception, match="line 1"):
+        library.set_ignore_rules("w", "!\n")
+
+
+def test_follow_refuses_files_and_the_apps_own_data(library, tmp_path, localkb_home):
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(Exception, match="not a folder"):
+        library.follow("w", [tmp_path / "a.txt"])
+    with pytest.raises(Exception, match="own data"):
+        library.follow("w", [localkb_home])
+    library.follow("w", [tmp_path])
+    assert [f.folder for f in library.unfollow("w", [tmp_path])] == []
