@@ -117,11 +117,16 @@ class _Tally:
 
 def bench_qa(data: str | Path, limit: int | None = None, model_path: str | None = None, settings=None,
              max_tokens: int = 64, unanswerable: int | None = None, builtin: str | None = None,
-             baseline: bool = False, details: bool = False, progress=None) -> dict:
-    """Run the QA benchmark on a SQuAD-format file; returns one JSON-able dict of figures."""
+             baseline: bool = False, details: bool = False, progress=None, offset: int = 0) -> dict:
+    """Run the QA benchmark on a SQuAD-format file; returns one JSON-able dict of figures.
+
+    `offset` skips the file's first questions: tuning on a later slice keeps the reported first
+    N questions unseen.
+    """
     from app.settings import Settings
 
     full = load_squad(data)
+    full.questions = full.questions[max(0, offset):]
     if not full.questions:
         raise LocalKBError(f"No questions in {data}.")
     if unanswerable is None:
@@ -173,7 +178,7 @@ def bench_qa(data: str | Path, limit: int | None = None, model_path: str | None 
         return round(100 * float(np.mean(values)), 1) if values else None
 
     out = {
-        "data": str(data), "model": str(model.path), "template": model.template_source,
+        "data": str(data), "offset": offset, "model": str(model.path), "template": model.template_source,
         "documents": len(documents), "chunks_failed": report.failed,
         "answerable": len(answerable), "unanswerable": len(probes),
         "unanswerable_removed_paragraph": sum(p.removed for p in probes),

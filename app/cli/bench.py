@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = bsub.add_parser("qa", help="EM/F1, quoted answer, citation precision, not-found honesty, time to quote and first token")
     q.add_argument("data", metavar="SQUAD.json", help="SQuAD v1.1/v2.0-format file (CMRC 2018 too)")
     q.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions (answerable)")
+    q.add_argument("--offset", type=int, default=0, metavar="K",
+                   help="skip the first K questions (tune on a later slice, report on the first N)")
     q.add_argument("--unanswerable", type=int, default=None, metavar="M",
                    help="questions asked after removing their gold paragraph from the KB (default: N/2)")
     q.add_argument("--model", default=None, metavar="FILE.gguf", help="chat model file (default: the built-in model)")
@@ -75,7 +77,8 @@ def cmd_qa(args: argparse.Namespace) -> int:
         print(f"\rquestion {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
     result = bench_qa(args.data, args.limit, args.model, max_tokens=args.max_tokens, unanswerable=args.unanswerable,
-                      builtin=args.builtin, baseline=args.baseline, details=args.details, progress=progress)
+                      builtin=args.builtin, baseline=args.baseline, details=args.details, progress=progress,
+                      offset=args.offset)
     _print(result, args.json)
     return 0
 
