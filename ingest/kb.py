@@ -6,26 +6,35 @@ are written to Chroma *before* that transaction and are invisible until it commi
 dense hit is resolved through the catalogue's chunk table and ids it lacks are dropped.  Vectors
 that may have to go (a replaced or removed version, or a write interrupted by a crash) are listed
 in `vector_gc` in the same transaction, and deleted from Chroma afterwards or on the next open.
+
+A knowledge base on a Chroma server (`ingest.shared`) adds one step after that commit: the
+writer publishes the new version to the server's catalogue; readers rebuild their own catalogue
+from it (`refresh`) and never write.  What a crash or an unreachable server left unpublished is
+published at the start of the writer's next write.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import re
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from app.errors import KnowledgeBaseError
 from ingest import catalog, keyword
-from ingest.store import VectorStore
+from ingest import shared as shared_kb
+from ingest.store import StoreUnavailable, VectorStore
 from ingest.types import Chunk, LoadedDocument
+
+log = logging.getLogger(__name__)
 
 KB_NAME = re.compile(r"^[\w][\w .\-]{0,63}$", re.UNICODE)
 
@@ -81,14 +90,30 @@ def _chunk_record(row) -> ChunkRecord:
 
 
 class KnowledgeBase:
-    def __init__(self, root: Path, name: str | None = None) -> None:
+    REFRESH_S = 1.0  # a shared knowledge base's reader asks the server for news at most this often
+
+    def __init__(self, root: Path, name: str | None = None, store_factory: Callable[[], VectorStore] | None = None,
+                 shared_factory: Callable[[VectorStore], "shared_kb.SharedCatalog"] | None = None,
+                 read_only: bool = False) -> None:
+        """`store_factory` opens the vector store (default: embedded under `root`); `shared_factory`
+        makes this a shared knowledge base, written here unless `read_only`."""
         self.root = root
         self.name = name or root.name
         root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._conn = catalog.connect(root / "catalog.sqlite3")
         self._store: VectorStore | None = None
-        self.collect_garbage()
+        self._store_factory = store_factory or (lambda: VectorStore(self.root / "chroma"))
+        self._shared_factory = shared_factory
+        self._shared: shared_kb.SharedCatalog | None = None
+        self.read_only = read_only
+        self._refresh_lock = threading.Lock()
+        self._last_refresh = 0.0
+        if read_only:  # a reader owns no vectors: it must never delete the writer's
+            with self._lock:
+                self._conn.execute("DELETE FROM vector_gc")
+        else:
+            self.collect_garbage()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -97,8 +122,20 @@ class KnowledgeBase:
         # Chroma is opened on first use: listing documents must not pay for it.
         with self._lock:
             if self._store is None:
-                self._store = VectorStore(self.root / "chroma")
+                self._store = self._store_factory()
             return self._store
+
+    @property
+    def is_shared(self) -> bool:
+        return self._shared_factory is not None
+
+    @property
+    def shared(self) -> "shared_kb.SharedCatalog":
+        with self._lock:
+            if self._shared is None:
+                assert self._shared_factory is not None
+                self._shared = self._shared_factory(self.store)
+            return self._shared
 
     def close(self) -> None:
         with self._lock:
@@ -111,6 +148,10 @@ class KnowledgeBase:
         `wait_s` > 0 waits that long for the lock (folder sync waits behind a user's ingest
         instead of failing); `cancel` (a CancelToken) ends the wait early.
         """
+        if self.read_only:
+            raise KnowledgeBaseError(
+                f"Knowledge base '{self.name}' is shared on a Chroma server and this computer only reads it; "
+                "changes are made on the computer set as its writer (settings: store.writer).")
         lock_path = self.root / ".writer.lock"
         deadline = time.monotonic() + wait_s
         with open(lock_path, "w") as fh:
@@ -125,6 +166,8 @@ class KnowledgeBase:
                         ) from exc
                     time.sleep(0.1)
             try:
+                if self.is_shared:
+                    self.reconcile_published()
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
@@ -138,6 +181,8 @@ class KnowledgeBase:
         for doc_id in owed:
             if doc_id not in live:
                 self.store.delete_document(doc_id)
+                if self.is_shared:
+                    self.shared.delete_doc(doc_id)
             with self._lock:
                 self._conn.execute("DELETE FROM vector_gc WHERE doc_id = ?", (doc_id,))
 
@@ -161,6 +206,10 @@ class KnowledgeBase:
         return self._document_row(row) if row else None
 
     def documents(self) -> list[DocumentRow]:
+        self._refresh_quietly()
+        return self._documents_local()
+
+    def _documents_local(self) -> list[DocumentRow]:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM documents ORDER BY path").fetchall()
         return [self._document_row(r) for r in rows]
@@ -207,14 +256,25 @@ class KnowledgeBase:
             # If the process dies between the vector write and the commit below, the next open
             # deletes these vectors: they belong to no visible document.
             conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (doc_id,))
-        self.store.add([c.id for c in chunks], vectors, doc_id)
+        texts, metas = shared_kb.chunk_payload(chunks) if self.is_shared else (None, None)
+        self.store.add([c.id for c in chunks], vectors, doc_id, texts, metas)
+        old_id = self._write_document(path, doc_id, content_hash, size, mtime, doc, chunks)
+        if self.is_shared:
+            self._publish(path)
+        if old_id and old_id != doc_id:
+            self.collect_garbage()
+
+    def _write_document(self, path: str, doc_id: str, content_hash: str, size: int | None, mtime: float | None,
+                        doc: LoadedDocument, chunks: list[Chunk]) -> str | None:
+        """The one transaction that makes a version visible; returns the replaced version's id."""
         now = time.time()
         with catalog.Transaction(self._conn, self._lock) as conn:
             old = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (path,)).fetchone()
             old_id = old[0] if old else None
             if old_id and old_id != doc_id:
                 self._delete_rows(conn, old_id)
-                conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (old_id,))
+                if not self.read_only:
+                    conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (old_id,))
             elif old_id == doc_id:  # re-indexing identical content (forced): rewrite its rows
                 self._delete_rows(conn, doc_id)
             conn.executemany(
@@ -243,10 +303,11 @@ class KnowledgeBase:
                  "\n".join(doc.warnings), now, now),
             )
             conn.execute("DELETE FROM vector_gc WHERE doc_id = ?", (doc_id,))
-        if old_id and old_id != doc_id:
-            self.collect_garbage()
+        return old_id
 
     def remove_document(self, path: str) -> bool:
+        if self.is_shared:
+            self._owe_unpublish([path])
         with catalog.Transaction(self._conn, self._lock) as conn:
             row = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (path,)).fetchone()
             if row is None:
@@ -255,29 +316,147 @@ class KnowledgeBase:
                 self._delete_rows(conn, row[0])
                 conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (row[0],))
             conn.execute("DELETE FROM documents WHERE path = ?", (path,))
+        if self.is_shared:
+            self._settle_unpublish()
         self.collect_garbage()
         return True
 
     def move_document(self, old: str, new: str) -> bool:
-        """Give an indexed document a new path, keeping its chunks and vectors (a renamed or moved file).
+        """Give an indexed document a new path without reading or embedding it again (a moved file).
 
-        Chunk ids stay those of the old path; they only need to be unique and stable.  A catalogue
-        row already at `new` (an older file there) is replaced in the same transaction.
+        Its chunks keep their text and vectors; only their ids move to the id the new path gives
+        (`document_id(path, hash)`), so the same bytes put back at the old path later get ids of
+        their own.  The vectors are copied under the new ids before the one transaction that
+        switches the catalogue, and the old ones deleted after it, as for any new version.
         """
+        from ingest.splitter import document_id
+
+        row = self.document(old)
+        if row is None or row.doc_id is None or not row.content_hash:
+            return False
+        old_id, new_id = row.doc_id, document_id(new, row.content_hash)
+        if self.is_shared:
+            self._owe_unpublish([old])
         with catalog.Transaction(self._conn, self._lock) as conn:
-            row = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (old,)).fetchone()
-            if row is None or row[0] is None:
-                return False
+            conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (new_id,))
+        self.store.copy_document(old_id, new_id)
+        with catalog.Transaction(self._conn, self._lock) as conn:
+            now_row = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (old,)).fetchone()
+            if now_row is None or now_row[0] != old_id:
+                return False  # changed meanwhile; vector_gc removes the copies
             there = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (new,)).fetchone()
             if there is not None:
-                if there[0] and there[0] != row[0]:
+                if there[0]:
                     self._delete_rows(conn, there[0])
                     conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (there[0],))
                 conn.execute("DELETE FROM documents WHERE path = ?", (new,))
-            conn.execute("UPDATE documents SET path = ?, updated = ? WHERE path = ?", (new, time.time(), old))
-            conn.execute("UPDATE chunks SET path = ? WHERE doc_id = ?", (new, row[0]))
+            conn.execute("UPDATE chunks SET id = ? || substr(id, ?), doc_id = ?, path = ? WHERE doc_id = ?",
+                         (new_id, len(old_id) + 1, new_id, new, old_id))
+            conn.execute("UPDATE sections SET doc_id = ? WHERE doc_id = ?", (new_id, old_id))
+            conn.execute("UPDATE documents SET path = ?, doc_id = ?, updated = ? WHERE path = ?", (new, new_id, time.time(), old))
+            conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (old_id,))
+            conn.execute("DELETE FROM vector_gc WHERE doc_id = ?", (new_id,))
+        if self.is_shared:
+            self._publish(new)
+            self._settle_unpublish()
         self.collect_garbage()
         return True
+
+    # -- sharing through a Chroma server ---------------------------------------------------------
+
+    def _publish(self, path: str) -> None:
+        """Publish the visible version of `path` as this catalogue holds it."""
+        row = self.document(path)
+        if row is None or row.doc_id is None:
+            return
+        pointer = {"doc_id": row.doc_id, "content_hash": row.content_hash, "size": row.size, "mtime": row.mtime,
+                   "chunks": row.chunks, "updated": row.updated}
+        self.shared.publish(path, pointer, self._loaded_document(row), self.meta("embedder") or "")
+
+    def _loaded_document(self, row: DocumentRow) -> LoadedDocument:
+        from ingest.types import Section
+
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM sections WHERE doc_id = ? ORDER BY idx", (row.doc_id,)).fetchall()
+        sections = [Section(r["text"], r["page"], tuple(json.loads(r["heading_path"])), r["label"], bool(r["ocr"]))
+                    for r in rows]
+        return LoadedDocument(row.file_type, sections, row.pages, row.title,
+                              [w for w in row.warnings.split("\n") if w])
+
+    def _owe_unpublish(self, paths: list[str]) -> None:
+        # Recorded before the local change, so a crash or a lost server between the two is made
+        # good by the next reconcile instead of leaving a removed document published.
+        owed = json.loads(self.meta("shared.unpublish") or "[]")
+        self.set_meta("shared.unpublish", json.dumps(sorted(set(owed) | set(paths)), ensure_ascii=False))
+
+    def _settle_unpublish(self) -> None:
+        owed = json.loads(self.meta("shared.unpublish") or "[]")
+        live = {d.path for d in self._documents_local() if d.doc_id}
+        gone = [p for p in owed if p not in live]
+        self.shared.unpublish(gone, self.meta("embedder") or "")
+        self.set_meta("shared.unpublish", "[]")
+
+    def reconcile_published(self) -> None:
+        """Writer: publish what is unpublished, unpublish what is owed, adopt what only the server has."""
+        self._settle_unpublish()
+        manifest = self.shared.manifest()
+        local = {d.path: d for d in self._documents_local() if d.doc_id}
+        for path, row in local.items():
+            pointer = manifest.get(path)
+            if pointer is None or pointer.get("doc_id") != row.doc_id:
+                self._publish(path)
+        for path, pointer in manifest.items():
+            if path not in local and self.document(path) is None:
+                fetched = self.shared.fetch(path, pointer, self.store)
+                if fetched is not None:
+                    self._write_document(path, pointer["doc_id"], pointer.get("content_hash", ""), pointer.get("size"),
+                                         pointer.get("mtime"), *fetched)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Reader: apply what the writer has published since the last refresh; True if anything changed."""
+        if not self.read_only:
+            return False
+        with self._refresh_lock:
+            if not force and time.monotonic() - self._last_refresh < self.REFRESH_S:
+                return False
+            self._last_refresh = time.monotonic()
+            generation = self.shared.generation_meta()
+            if not generation or generation.get("value") == self.meta("shared.generation"):
+                return False
+            manifest = self.shared.manifest()
+            local = {d.path: d for d in self._documents_local()}
+            complete = True
+            for path, pointer in manifest.items():
+                row = local.get(path)
+                if row is not None and row.doc_id == pointer.get("doc_id"):
+                    continue
+                fetched = self.shared.fetch(path, pointer, self.store)
+                if fetched is None:  # still being written: the next refresh picks it up
+                    complete = False
+                    continue
+                self._write_document(path, pointer["doc_id"], pointer.get("content_hash", ""), pointer.get("size"),
+                                     pointer.get("mtime"), *fetched)
+            for path in local:
+                if path not in manifest:
+                    with catalog.Transaction(self._conn, self._lock) as conn:
+                        gone = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (path,)).fetchone()
+                        if gone is not None and gone[0]:
+                            self._delete_rows(conn, gone[0])
+                        conn.execute("DELETE FROM documents WHERE path = ?", (path,))
+            if generation.get("embedder"):
+                self.set_meta("embedder", str(generation["embedder"]))
+            if complete:
+                self.set_meta("shared.generation", str(generation["value"]))
+            return True
+
+    def _refresh_quietly(self) -> None:
+        """Refresh before a listing or keyword search; while the server is away, the last copy serves."""
+        if not self.read_only:
+            return
+        try:
+            self.refresh()
+        except StoreUnavailable as exc:
+            log.warning("%s", exc)
 
     @staticmethod
     def _delete_rows(conn, doc_id: str) -> None:
@@ -316,6 +495,8 @@ class KnowledgeBase:
 
     def dense_search(self, query_vec: np.ndarray, k: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of visible chunks, best first."""
+        if self.read_only:
+            self.refresh()  # the server is needed for the query anyway: its errors are the question's
         hits = self.store.query(query_vec, k)
         if not hits:
             return []
@@ -324,6 +505,7 @@ class KnowledgeBase:
 
     def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; only visible chunks are in the keyword index."""
+        self._refresh_quietly()
         with self._lock:
             hits = keyword.search(self._conn, query, k)
             if not hits:
@@ -354,6 +536,7 @@ class KnowledgeBase:
 
     def sizes(self) -> tuple[int, int]:
         """(documents indexed, chunks)."""
+        self._refresh_quietly()
         with self._lock:
             docs = self._conn.execute("SELECT COUNT(*) FROM documents WHERE doc_id IS NOT NULL").fetchone()[0]
         return docs, self.chunk_count()

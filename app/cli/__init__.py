@@ -15,7 +15,7 @@ import sys
 from app.errors import LocalKBError
 from ingest.errors import IngestError
 
-COMMAND_MODULES = ("app.cli.library", "app.cli.sync", "app.cli.answer", "app.cli.bench")
+COMMAND_MODULES = ("app.cli.library", "app.cli.sync", "app.cli.server", "app.cli.answer", "app.cli.bench")
 
 
 def _offline_environment() -> None:

@@ -23,8 +23,10 @@ from ingest.embedder import Embedder
 from ingest.kb import KnowledgeBase, kb_exists, validate_name
 from ingest.pipeline import IngestOptions, IngestPipeline
 from ingest.progress import CancelToken, FileEvent, ProgressSink
+from ingest import shared as shared_kb
 from ingest import watch
 from ingest.ignore import validate as validate_rules
+from ingest.store import ServerAddress, VectorStore, guarded, open_client
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,9 @@ class LibraryService:
         self._syncs: dict[str, watch.FolderSync] = {}
         self._paused: set[str] = set()
         self._watching = False
+        self._client = None  # the Chroma server's client, when knowledge bases live there
+        # Where this computer keeps its copies of shared catalogues; tests give two services two.
+        self.replica_root: Path | None = None
 
     # -- shared resources --------------------------------------------------------------------
 
@@ -113,12 +118,64 @@ class LibraryService:
         with self._lock:
             kb = self._kbs.get(name)
             if kb is None:
-                root = paths.kb_dir(name)
-                if not kb_exists(root) and not create:
-                    raise KnowledgeBaseError(f"No knowledge base named '{name}'. Existing: {', '.join(self.kb_names()) or 'none'}.")
-                kb = KnowledgeBase(root, name)
+                if self._server() is not None:
+                    kb = self._open_shared_kb(name, create)
+                else:
+                    root = paths.kb_dir(name)
+                    if not kb_exists(root) and not create:
+                        raise KnowledgeBaseError(f"No knowledge base named '{name}'. Existing: {', '.join(self.kb_names()) or 'none'}.")
+                    kb = KnowledgeBase(root, name)
                 self._kbs[name] = kb
             return kb
+
+    # -- knowledge bases on a Chroma server ----------------------------------------------------
+
+    def _server(self) -> ServerAddress | None:
+        s = self.settings.store
+        return ServerAddress(s.host, s.port, s.token, s.tls, s.tls_ca) if s.backend == "server" else None
+
+    def _server_client(self):
+        with self._lock:
+            if self._client is None:  # a failed connection is not kept: the next call tries again
+                self._client = open_client(server=self._server())
+            return self._client
+
+    def _shared_root(self, name: str) -> Path:
+        server = self._server()
+        assert server is not None
+        # This computer's copy of the catalogue and keyword index, one folder per server.
+        return (self.replica_root or paths.data_dir() / "shared") / f"{server.host}_{server.port}" / name
+
+    def _open_shared_kb(self, name: str, create: bool) -> KnowledgeBase:
+        server = self._server()
+        client = self._server_client()
+        writer = self.settings.store.writer
+        if name not in self.kb_names():
+            if not create:
+                raise KnowledgeBaseError(f"No knowledge base named '{name}' on the Chroma server at {server.url}. "
+                                         f"Existing: {', '.join(self.kb_names()) or 'none'}.")
+            if not writer:
+                raise KnowledgeBaseError(f"Knowledge base '{name}' cannot be created from this computer: it only reads "
+                                         "the Chroma server's knowledge bases (settings: store.writer).")
+        chunks_name, _ = shared_kb.collection_names(name)
+
+        def store() -> VectorStore:
+            return VectorStore(client=client, name=chunks_name, server=server,
+                               metadata={"localkb_kb": name, "localkb_role": "chunks"})
+
+        kb = KnowledgeBase(self._shared_root(name), name, store_factory=store,
+                           shared_factory=lambda s: shared_kb.SharedCatalog(client, name, s._guard),
+                           read_only=not writer)
+        kb.shared  # noqa: B018 - creates the catalogue collection, which is what lists the KB
+        if writer:
+            try:
+                with kb.writer():  # publishes what a crash left unpublished, adopts what only the server has
+                    pass
+            except KnowledgeBaseError as exc:
+                log.info("not reconciling '%s' now: %s", name, exc)
+        else:
+            kb.refresh(force=True)
+        return kb
 
     def close(self) -> None:
         self.stop_watching()
@@ -130,6 +187,10 @@ class LibraryService:
     # -- knowledge bases ---------------------------------------------------------------------
 
     def kb_names(self) -> list[str]:
+        server = self._server()
+        if server is not None:
+            client = self._server_client()
+            return guarded(server, lambda: shared_kb.list_shared_kbs(client), "listing knowledge bases")
         root = paths.kbs_dir()
         if not root.exists():
             return []
@@ -145,12 +206,14 @@ class LibraryService:
 
     def create_kb(self, name: str) -> None:
         name = validate_name(name)
-        if kb_exists(paths.kb_dir(name)):
+        if kb_exists(paths.kb_dir(name)) if self._server() is None else name in self.kb_names():
             raise KnowledgeBaseError(f"A knowledge base named '{name}' already exists.")
         self.open_kb(name, create=True)
 
     def rename_kb(self, old: str, new: str) -> None:
         old, new = validate_name(old), validate_name(new)
+        if self._server() is not None:
+            raise KnowledgeBaseError("A knowledge base on a Chroma server cannot be renamed; create a new one and follow the same folders.")
         if kb_exists(paths.kb_dir(new)):
             raise KnowledgeBaseError(f"A knowledge base named '{new}' already exists.")
         kb = self.open_kb(old)
@@ -170,7 +233,10 @@ class LibraryService:
             with self._lock:
                 kb.close()
                 self._kbs.pop(kb.name, None)
-                shutil.rmtree(paths.kb_dir(kb.name))
+                if self._server() is not None:
+                    client = self._server_client()
+                    guarded(self._server(), lambda: shared_kb.delete_shared_kb(client, kb.name), "deleting")
+                shutil.rmtree(kb.root)
 
     # -- documents ---------------------------------------------------------------------------
 
