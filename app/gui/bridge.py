@@ -60,6 +60,8 @@ class ServiceBridge(QObject):
     answer_finished = Signal(object)  # Answer
     answer_failed = Signal(str)
     page_text_ready = Signal(object, str)  # the caller's key, the page text
+    folders_changed = Signal(str, list)  # kb, list[FolderInfo]
+    ignore_rules_ready = Signal(str, str)  # kb, rules text
 
     def __init__(self, settings: Settings, factory: ServiceFactory = default_services,
                  pool: QThreadPool | None = None) -> None:
@@ -146,6 +148,54 @@ class ServiceBridge(QObject):
             self.refresh_kbs()
 
         self._run(lambda: self._library().remove(kb, list(paths)), on_done=done)
+
+    # -- followed folders ----------------------------------------------------------------------
+
+    def refresh_folders(self, kb: str) -> None:
+        """Poll a KB's followed folders; starts the engine's watchers first (idempotent, and again
+        after an engine restart).  Not counted as busy work: it runs every few seconds."""
+        def work() -> Any:
+            library = self._library()
+            library.start_watching()
+            return library.folders(kb)
+
+        Task(work).start(lambda infos: self.folders_changed.emit(kb, list(infos or [])),
+                         lambda message: log.info("folder status of %s: %s", kb, message), pool=self._pool)
+
+    def follow_folders(self, kb: str, folders: Sequence[str]) -> None:
+        self._run(lambda: self._library().follow(kb, list(folders)),
+                  on_done=lambda infos: self._folders_done(kb, infos))
+
+    def unfollow_folders(self, kb: str, folders: Sequence[str]) -> None:
+        self._run(lambda: self._library().unfollow(kb, list(folders)),
+                  on_done=lambda infos: self._folders_done(kb, infos))
+
+    def pause_sync(self, kb: str, paused: bool) -> None:
+        self._run(lambda: self._library().pause_watching(kb, paused), on_done=lambda _: self.refresh_folders(kb))
+
+    def sync_now(self, kb: str) -> None:
+        """A full reconcile in the engine; the window and answers go on meanwhile."""
+        def done(report: Any) -> None:
+            failed = getattr(report, "failed", 0)
+            if failed:
+                self.error.emit(self.tr("%1 file(s) in followed folders could not be read; see their reasons in the list.")
+                                .replace("%1", str(failed)))
+            self._folders_done(kb, None)
+
+        self._run(lambda: self._library().sync(kb), on_done=done)
+
+    def load_ignore_rules(self, kb: str) -> None:
+        self._run(lambda: self._library().ignore_rules(kb), on_done=lambda text: self.ignore_rules_ready.emit(kb, text))
+
+    def save_ignore_rules(self, kb: str, text: str) -> None:
+        self._run(lambda: self._library().set_ignore_rules(kb, text), on_done=lambda _: self.refresh_folders(kb))
+
+    def _folders_done(self, kb: str, infos: Any) -> None:
+        if infos is not None:
+            self.folders_changed.emit(kb, list(infos))
+        self.refresh_folders(kb)
+        self.refresh_documents(kb)
+        self.refresh_kbs()
 
     # -- ingestion -----------------------------------------------------------------------------
 

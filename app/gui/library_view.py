@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QSplitter, QStackedWidget, QToolButton, QTreeView, QVBoxLayout, QWidget)
 
 from app.gui.bridge import ServiceBridge
+from app.gui.folders_panel import FoldersPanel
 
 
 def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
@@ -113,6 +114,8 @@ class LibraryView(QWidget):
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
+        self.folders = FoldersPanel(bridge)
+        bottom_layout.addWidget(self.folders)
         bottom_layout.addLayout(docs_header)
         bottom_layout.addWidget(self.filter)
         bottom_layout.addWidget(self.stack)
@@ -259,6 +262,7 @@ class LibraryView(QWidget):
     def _current_changed(self) -> None:
         self._update_buttons()
         kb = self.current_kb()
+        self.folders.set_kb(kb)
         self.model.removeRows(0, self.model.rowCount())
         if kb:
             self.bridge.refresh_documents(kb)

@@ -292,6 +292,33 @@ class LibraryProxy(_Proxy):
     def page_text(self, kb: str, path: str, page: int | None, section: int | None = None) -> str:
         return self._call("page_text", kb, path, page, section)
 
+    def follow(self, kb: str, folders: Sequence[Any]) -> list:
+        return self._call("follow", kb, [str(f) for f in folders])
+
+    def unfollow(self, kb: str, folders: Sequence[Any]) -> list:
+        return self._call("unfollow", kb, [str(f) for f in folders])
+
+    def folders(self, kb: str) -> list:
+        return self._call("folders", kb)
+
+    def ignore_rules(self, kb: str) -> str:
+        return self._call("ignore_rules", kb)
+
+    def set_ignore_rules(self, kb: str, text: str) -> None:
+        return self._call("set_ignore_rules", kb, text)
+
+    def sync(self, kb: str, progress: Any = None, cancel: Any = None) -> Any:
+        return self._call("sync", kb, progress, cancel)
+
+    def start_watching(self) -> list[str]:
+        return self._call("start_watching")
+
+    def pause_watching(self, kb: str, paused: bool) -> None:
+        return self._call("pause_watching", kb, paused)
+
+    def recent_sync_events(self, kb: str) -> list:
+        return self._call("recent_sync_events", kb)
+
     def close(self) -> None:
         """Close this generation's KBs; never starts an engine just to close it."""
         self._host.call(self._generation, self.settings, "library", "close", (), {}, start=False)
