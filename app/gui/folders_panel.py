@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget)
 
@@ -24,8 +24,9 @@ def edit_rules(parent: QWidget, title: str, text: str) -> str | None:
     dialog = QDialog(parent)
     dialog.setWindowTitle(title)
     layout = QVBoxLayout(dialog)
-    note = QLabel(dialog.tr("One pattern per line, as in .gitignore: <code>*.tmp</code> skips files, "
-                            "<code>drafts/</code> skips a folder, <code>!keep.tmp</code> takes one back."))
+    note = QLabel(QCoreApplication.translate(
+        "FoldersPanel", "One pattern per line, as in .gitignore: <code>*.tmp</code> skips files, "
+        "<code>drafts/</code> skips a folder, <code>!keep.tmp</code> takes one back."))
     note.setWordWrap(True)
     editor = QPlainTextEdit(text)
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)

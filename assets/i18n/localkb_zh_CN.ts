@@ -137,10 +137,6 @@
         <translation>未选择知识库：请先添加文档。</translation>
     </message>
     <message>
-        <source>Reading your documents and thinking…</source>
-        <translation type="vanished">正在阅读文档并思考…</translation>
-    </message>
-    <message>
         <location filename="../../app/gui/chat_view.py" line="555"/>
         <source>You</source>
         <translation>你</translation>
@@ -243,220 +239,346 @@
     </message>
 </context>
 <context>
+    <name>FoldersPanel</name>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="27"/>
+        <source>One pattern per line, as in .gitignore: &lt;code&gt;*.tmp&lt;/code&gt; skips files, &lt;code&gt;drafts/&lt;/code&gt; skips a folder, &lt;code&gt;!keep.tmp&lt;/code&gt; takes one back.</source>
+        <translation>每行一条规则，写法同 .gitignore：&lt;code&gt;*.tmp&lt;/code&gt; 跳过文件，&lt;code&gt;drafts/&lt;/code&gt; 跳过文件夹，&lt;code&gt;!keep.tmp&lt;/code&gt; 重新包含某个文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="51"/>
+        <source>&lt;b&gt;Followed folders&lt;/b&gt;</source>
+        <translation>&lt;b&gt;同步的文件夹&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="52"/>
+        <source>Files added, changed, moved or deleted in these folders are applied to the knowledge base automatically.</source>
+        <translation>在这些文件夹中新增、修改、移动或删除的文件会自动同步到知识库。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="54"/>
+        <source>Follow…</source>
+        <translation>同步文件夹…</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="54"/>
+        <source>Follow a folder: keep this knowledge base in sync with it</source>
+        <translation>同步一个文件夹：让此知识库与它保持一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="56"/>
+        <source>Sync now</source>
+        <translation>立即同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="56"/>
+        <source>Compare the folders with the index now</source>
+        <translation>立即将文件夹与索引比对</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="57"/>
+        <location filename="../../app/gui/folders_panel.py" line="156"/>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="57"/>
+        <source>Pause or resume watching</source>
+        <translation>暂停或恢复监视</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="58"/>
+        <source>Ignore…</source>
+        <translation>忽略规则…</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="58"/>
+        <source>Files and folders that are never indexed</source>
+        <translation>永不索引的文件和文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="59"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="59"/>
+        <source>Stop following the selected folder; its documents stay</source>
+        <translation>停止同步所选文件夹；其文档保留</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="132"/>
+        <source>folder not found</source>
+        <translation>找不到文件夹</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/gui/folders_panel.py" line="134"/>
+        <source>syncing %n file(s)</source>
+        <translation>
+            <numerusform>正在同步 %n 个文件</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="136"/>
+        <source>watching</source>
+        <translation>监视中</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="138"/>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="140"/>
+        <source>error: %1</source>
+        <translation>出错：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="142"/>
+        <source>not watching</source>
+        <translation>未监视</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="145"/>
+        <source>last sync %1</source>
+        <translation>上次同步 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="146"/>
+        <source>never synced</source>
+        <translation>从未同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="156"/>
+        <source>Resume</source>
+        <translation>恢复</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="161"/>
+        <source>Follow a folder</source>
+        <translation>同步一个文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/folders_panel.py" line="189"/>
+        <source>Ignore rules for “%1”</source>
+        <translation>“%1”的忽略规则</translation>
+    </message>
+</context>
+<context>
     <name>LibraryView</name>
     <message>
-        <location filename="../../app/gui/library_view.py" line="49"/>
+        <location filename="../../app/gui/library_view.py" line="50"/>
         <source>Select one knowledge base, or several with Ctrl/Shift to ask across them.</source>
         <translation>选择一个知识库；按住 Ctrl/Shift 可同时选择多个并跨库提问。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="54"/>
+        <location filename="../../app/gui/library_view.py" line="55"/>
         <source>New</source>
         <translation>新建</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="54"/>
+        <location filename="../../app/gui/library_view.py" line="55"/>
         <source>Create a knowledge base</source>
         <translation>创建知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="55"/>
+        <location filename="../../app/gui/library_view.py" line="56"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="55"/>
+        <location filename="../../app/gui/library_view.py" line="56"/>
         <source>Rename the current knowledge base</source>
         <translation>重命名当前知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="56"/>
+        <location filename="../../app/gui/library_view.py" line="57"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="56"/>
+        <location filename="../../app/gui/library_view.py" line="57"/>
         <source>Delete the current knowledge base and its index</source>
         <translation>删除当前知识库及其索引</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="59"/>
+        <location filename="../../app/gui/library_view.py" line="60"/>
         <source>&lt;b&gt;Knowledge bases&lt;/b&gt;</source>
         <translation>&lt;b&gt;知识库&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="67"/>
+        <location filename="../../app/gui/library_view.py" line="68"/>
         <source>Filter documents…</source>
         <translation>筛选文档…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="70"/>
+        <location filename="../../app/gui/library_view.py" line="71"/>
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="70"/>
+        <location filename="../../app/gui/library_view.py" line="71"/>
         <source>Add files to the current knowledge base</source>
         <translation>向当前知识库添加文件</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="73"/>
+        <location filename="../../app/gui/library_view.py" line="74"/>
         <source>Document</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="73"/>
+        <location filename="../../app/gui/library_view.py" line="74"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="73"/>
+        <location filename="../../app/gui/library_view.py" line="74"/>
         <source>Pages</source>
         <translation>页数</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="74"/>
+        <location filename="../../app/gui/library_view.py" line="75"/>
         <source>Chunks</source>
         <translation>片段</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="74"/>
+        <location filename="../../app/gui/library_view.py" line="75"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="144"/>
+        <location filename="../../app/gui/library_view.py" line="147"/>
         <source>&lt;h3&gt;No documents yet&lt;/h3&gt;&lt;p&gt;Drag files or whole folders onto this window: PDF, Word, PowerPoint, Excel, HTML, Markdown, text, e-mail, images.&lt;/p&gt;&lt;p&gt;They are read and indexed on this computer; nothing is uploaded.&lt;/p&gt;</source>
         <translation>&lt;h3&gt;还没有文档&lt;/h3&gt;&lt;p&gt;把文件或整个文件夹拖到此窗口：PDF、Word、PowerPoint、Excel、HTML、Markdown、文本、电子邮件、图片。&lt;/p&gt;&lt;p&gt;文件在本机读取和建立索引，不会上传到任何地方。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="150"/>
+        <location filename="../../app/gui/library_view.py" line="153"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="152"/>
+        <location filename="../../app/gui/library_view.py" line="155"/>
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="154"/>
+        <location filename="../../app/gui/library_view.py" line="157"/>
         <source>Try the sample knowledge base</source>
         <translation>试用示例知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="155"/>
+        <location filename="../../app/gui/library_view.py" line="158"/>
         <source>Indexes a few short example documents so you can ask a question and see a cited answer right away.</source>
         <translation>为几份简短的示例文档建立索引，让你马上提问并看到带引用的回答。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/library_view.py" line="195"/>
+        <location filename="../../app/gui/library_view.py" line="198"/>
         <source>%n document(s)</source>
         <translation>
             <numerusform>%n 个文档</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="197"/>
+        <location filename="../../app/gui/library_view.py" line="200"/>
         <source>%1 documents, %2 passages
 Embedder: %3</source>
         <translation>%1 个文档，%2 个片段
 嵌入模型：%3</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="222"/>
+        <location filename="../../app/gui/library_view.py" line="225"/>
         <source>Updated</source>
         <translation>更新时间</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="238"/>
+        <location filename="../../app/gui/library_view.py" line="241"/>
         <source>&lt;b&gt;Documents in %1&lt;/b&gt;</source>
         <translation>&lt;b&gt;%1 中的文档&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="240"/>
+        <location filename="../../app/gui/library_view.py" line="243"/>
         <source>&lt;b&gt;Documents&lt;/b&gt;</source>
         <translation>&lt;b&gt;文档&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="249"/>
+        <location filename="../../app/gui/library_view.py" line="252"/>
         <source>indexed</source>
         <translation>已索引</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="249"/>
+        <location filename="../../app/gui/library_view.py" line="252"/>
         <source>pending</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="249"/>
+        <location filename="../../app/gui/library_view.py" line="252"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="270"/>
+        <location filename="../../app/gui/library_view.py" line="274"/>
         <source>New knowledge base</source>
         <translation>新建知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="270"/>
+        <location filename="../../app/gui/library_view.py" line="274"/>
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="277"/>
+        <location filename="../../app/gui/library_view.py" line="281"/>
         <source>Rename knowledge base</source>
         <translation>重命名知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="277"/>
+        <location filename="../../app/gui/library_view.py" line="281"/>
         <source>New name:</source>
         <translation>新名称：</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="284"/>
+        <location filename="../../app/gui/library_view.py" line="288"/>
         <source>Delete knowledge base</source>
         <translation>删除知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="285"/>
+        <location filename="../../app/gui/library_view.py" line="289"/>
         <source>Delete “%1” and its index? Your original files are not touched.</source>
         <translation>删除“%1”及其索引？你的原始文件不受影响。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="289"/>
+        <location filename="../../app/gui/library_view.py" line="293"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="294"/>
+        <location filename="../../app/gui/library_view.py" line="298"/>
         <source>Add a folder</source>
         <translation>添加文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="307"/>
+        <location filename="../../app/gui/library_view.py" line="311"/>
         <source>Re-index</source>
         <translation>重新索引</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="309"/>
+        <location filename="../../app/gui/library_view.py" line="313"/>
         <source>Remove from knowledge base</source>
         <translation>从知识库中移除</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="311"/>
+        <location filename="../../app/gui/library_view.py" line="315"/>
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/library_view.py" line="318"/>
+        <location filename="../../app/gui/library_view.py" line="322"/>
         <source>Remove %n document(s) from “%1”? The files on disk are not touched.</source>
         <translation>
             <numerusform>从“%1”中移除 %n 个文档？磁盘上的文件不受影响。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="319"/>
+        <location filename="../../app/gui/library_view.py" line="323"/>
         <source>Remove documents</source>
         <translation>移除文档</translation>
     </message>
@@ -924,6 +1046,14 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
     </message>
 </context>
 <context>
+    <name>ServiceBridge</name>
+    <message>
+        <location filename="../../app/gui/bridge.py" line="181"/>
+        <source>%1 file(s) in followed folders could not be read; see their reasons in the list.</source>
+        <translation>同步文件夹中有 %1 个文件无法读取；原因见文档列表。</translation>
+    </message>
+</context>
+<context>
     <name>Settings</name>
     <message>
         <location filename="../../app/gui/schema_strings.py" line="16"/>
@@ -939,10 +1069,6 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
         <location filename="../../app/gui/schema_strings.py" line="18"/>
         <source>Model file (GGUF)</source>
         <translation>模型文件（GGUF）</translation>
-    </message>
-    <message>
-        <source>A .gguf file; empty uses the built-in SmolLM2-135M-Instruct.</source>
-        <translation type="vanished">一个 .gguf 文件；留空则使用内置的 SmolLM2-135M-Instruct。</translation>
     </message>
     <message>
         <location filename="../../app/gui/schema_strings.py" line="19"/>
@@ -1291,61 +1417,191 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
     </message>
     <message>
         <location filename="../../app/gui/schema_strings.py" line="88"/>
+        <source>Folders</source>
+        <translation>文件夹同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="89"/>
+        <source>Folders that knowledge bases follow.</source>
+        <translation>知识库同步的文件夹。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="90"/>
+        <source>Watch followed folders</source>
+        <translation>监视同步的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="91"/>
+        <source>Apply changes in followed folders while the app runs; off, they are applied only on &apos;Sync now&apos; or localkb sync.</source>
+        <translation>应用运行时自动应用同步文件夹中的更改；关闭后仅在“立即同步”或 localkb sync 时应用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="92"/>
+        <source>Quiet time before reading (s)</source>
+        <translation>读取前的静默时间（秒）</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="93"/>
+        <source>A changed file is read once it has been left alone this long, so a file being saved is read once, complete.</source>
+        <translation>文件在这段时间内没有再变化才会被读取，因此正在保存的文件只会在完整后读取一次。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="94"/>
+        <source>Full rescan every (minutes)</source>
+        <translation>完整重新扫描间隔（分钟）</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="95"/>
+        <source>Followed folders are compared with the index this often, for network drives and changes the watcher missed.</source>
+        <translation>按此间隔将同步文件夹与索引比对，用于网络驱动器和监视遗漏的更改。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="96"/>
+        <source>Sharing</source>
+        <translation>共享</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="97"/>
+        <source>Where knowledge bases keep their vectors: on this computer, or on a team&apos;s Chroma server.</source>
+        <translation>知识库的向量存放位置：本机，或团队的 Chroma 服务器。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="98"/>
+        <source>Vector store</source>
+        <translation>向量存储</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="99"/>
+        <source>&apos;embedded&apos; keeps everything on this computer; &apos;server&apos; shares knowledge bases with a team through a Chroma server.</source>
+        <translation>“embedded”把一切保存在本机；“server”通过 Chroma 服务器与团队共享知识库。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="100"/>
+        <source>Server host</source>
+        <translation>服务器主机</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="101"/>
+        <source>Name or address of the Chroma server.</source>
+        <translation>Chroma 服务器的名称或地址。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="102"/>
+        <source>Server port</source>
+        <translation>服务器端口</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="103"/>
+        <source>Port of the Chroma server (or of its token gate).</source>
+        <translation>Chroma 服务器（或其令牌网关）的端口。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="104"/>
+        <source>Access token</source>
+        <translation>访问令牌</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="105"/>
+        <source>Sent as &apos;Authorization: Bearer ...&apos;; ask whoever runs the server.</source>
+        <translation>以“Authorization: Bearer ...”发送；请向服务器管理员索取。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="106"/>
+        <source>Use TLS (https)</source>
+        <translation>使用 TLS（https）</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="107"/>
+        <source>Connect with https; the server must be started with a certificate.</source>
+        <translation>使用 https 连接；服务器必须配置证书启动。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="108"/>
+        <source>CA certificate file</source>
+        <translation>CA 证书文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="109"/>
+        <source>PEM file that verifies the server&apos;s certificate; empty uses the system&apos;s certificates.</source>
+        <translation>用于验证服务器证书的 PEM 文件；留空则使用系统证书。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="110"/>
+        <source>This computer writes shared knowledge bases</source>
+        <translation>本机负责写入共享知识库</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="111"/>
+        <source>One computer adds, changes and removes the documents of shared knowledge bases; the others read them and see each change once it is complete.</source>
+        <translation>只有一台电脑添加、修改和删除共享知识库的文档；其他电脑只读，并在每次更改完整提交后看到它。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="112"/>
         <source>Interface</source>
         <translation>界面</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="89"/>
+        <location filename="../../app/gui/schema_strings.py" line="113"/>
         <source>The desktop window.</source>
         <translation>桌面窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="90"/>
+        <location filename="../../app/gui/schema_strings.py" line="114"/>
         <source>Interface language</source>
         <translation>界面语言</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="91"/>
+        <location filename="../../app/gui/schema_strings.py" line="115"/>
         <source>Follows the system locale unless set.</source>
         <translation>未设置时跟随系统语言。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="92"/>
+        <location filename="../../app/gui/schema_strings.py" line="116"/>
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="93"/>
+        <location filename="../../app/gui/schema_strings.py" line="117"/>
         <source>English</source>
         <translation>English</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="94"/>
+        <location filename="../../app/gui/schema_strings.py" line="118"/>
         <source>中文（简体）</source>
         <translation>中文（简体）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="95"/>
+        <location filename="../../app/gui/schema_strings.py" line="119"/>
         <source>Say it is not in the documents</source>
         <translation>说明文档中没有</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="96"/>
+        <location filename="../../app/gui/schema_strings.py" line="120"/>
         <source>Answer from the model’s own knowledge, marked as such</source>
         <translation>用模型自身的知识回答，并加以标注</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="97"/>
+        <location filename="../../app/gui/schema_strings.py" line="121"/>
         <source>auto (from the model file)</source>
         <translation>auto（来自模型文件）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="98"/>
+        <location filename="../../app/gui/schema_strings.py" line="122"/>
+        <source>On this computer</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="123"/>
+        <source>On a Chroma server</source>
+        <translation>Chroma 服务器</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="124"/>
         <source>(built-in default)</source>
         <translation>（内置默认）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="99"/>
+        <location filename="../../app/gui/schema_strings.py" line="125"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
@@ -1353,17 +1609,17 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/gui/settings_dialog.py" line="148"/>
+        <location filename="../../app/gui/settings_dialog.py" line="149"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/gui/settings_dialog.py" line="200"/>
+        <location filename="../../app/gui/settings_dialog.py" line="201"/>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/gui/settings_dialog.py" line="207"/>
+        <location filename="../../app/gui/settings_dialog.py" line="208"/>
         <source>Cannot save settings: %1</source>
         <translation>无法保存设置：%1</translation>
     </message>
