@@ -6,6 +6,8 @@ Stages run concurrently:
   split   -- on the calling thread, as parse results arrive;
   embed   -- one thread batches chunks across documents (torch releases the GIL while it works);
   commit  -- one thread writes vectors, then the catalogue and keyword rows in one transaction.
+Files inside a file (mail attachments, zip members) are read with it, in its worker and budget,
+and committed as documents of their own (`mail.eml › report.pdf`) just before it.
 Progress and cancellation are objects passed in, so the CLI and GUI show the same events.
 """
 
@@ -35,7 +37,7 @@ from ingest.errors import FileTimeout, FileTooLarge, IngestError
 from ingest.kb import KnowledgeBase
 from ingest.progress import CancelToken, FileEvent, NullProgress, Progress, ProgressSink
 from ingest.splitter import Splitter, document_id
-from ingest.types import Chunk, LoadedDocument
+from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,9 @@ class _Job:
     vectors: np.ndarray | None = None
     parts: list[np.ndarray] = field(default_factory=list)
     filled: int = 0
+    # Paths of the files inside this one (mail attachments, zip members) that this run keeps;
+    # None for a file inside another, which is not a job of its own in the plan.
+    children: list[str] | None = field(default_factory=list)
 
 
 def _crash_point(name: str) -> None:
@@ -155,6 +160,7 @@ class IngestPipeline:
         self._work_done = 0  # files that needed parsing and have finished, for the ETA
         self._work_total = 0
         self.embed_seconds = 0.0
+        self._known_children: dict[str, set[str]] | None = None  # container path -> its member rows
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -289,6 +295,7 @@ class IngestPipeline:
             job.chunks = self.splitter.split(job.doc, job.path, document_id(job.path, job.content_hash))
             if not job.chunks:
                 raise IngestError("no text found: the file holds only whitespace")
+            children = self._attachment_jobs(job)
         except FutureTimeout:
             self._fail(job, str(FileTimeout(f"reading took longer than {self.options.file_timeout_s:.0f} s (settings: ingest.file_timeout_s)")),
                        retry=True)
@@ -306,8 +313,48 @@ class IngestPipeline:
             self._fail(job, f"unexpected error: {type(exc).__name__}: {exc}")
             return
         with self._events_lock:
-            self._chunks_total += len(job.chunks)
+            self._chunks_total += len(job.chunks) + sum(len(c.chunks) for c in children)
+        # Members are committed before their container: until the container's row commits, it
+        # stays pending and the next run reads the whole container again (crash safety).
+        for child in children:
+            embed_q.put(child)
         embed_q.put(job)
+
+    def _attachment_jobs(self, job: _Job) -> list[_Job]:
+        """Jobs for the files inside a container, each a document of its own (`mail.eml › a.pdf`)."""
+        attachments, job.doc.attachments = job.doc.attachments, []
+        jobs: list[_Job] = []
+        for attachment in attachments:
+            path = f"{job.path}{CHILD_SEPARATOR}{attachment.name}"
+            job.children.append(path)
+            row = self.kb.document(path)
+            if (row is not None and not self.options.force and row.status == "indexed"
+                    and row.content_hash == attachment.content_hash):
+                self._files_total += 1
+                self._event(FileEvent(path, "skipped", "unchanged", row.chunks, row.pages))
+                continue
+            child = _Job(path, attachment.size, job.mtime, attachment.content_hash, doc=attachment.document, children=None)
+            child.chunks = self.splitter.split(child.doc, path, document_id(path, attachment.content_hash))
+            if not child.chunks:
+                job.children.pop()
+                job.doc.warnings.append(f"attached file {attachment.name} not read: no text found")
+                continue
+            jobs.append(child)
+        self._files_total += len(jobs)
+        return jobs
+
+    def _remove_stale_children(self, job: _Job) -> None:
+        """Forget members an older version of a container had and this one does not."""
+        if self._known_children is None:
+            self._known_children = {}
+            paths = {row.path for row in self.kb.documents()}
+            for path in paths:
+                parent = path.split(CHILD_SEPARATOR, 1)[0]
+                if parent != path and parent in paths:
+                    self._known_children.setdefault(parent, set()).add(path)
+        keep = set(job.children or ())
+        for path in sorted(self._known_children.pop(job.path, set()) - keep):
+            self.kb.remove_document(path)
 
     def _fail(self, job: _Job, reason: str, retry: bool = False) -> None:
         """`retry`: the failure may not recur (a time-out), so the next run reads the file again."""
@@ -381,12 +428,14 @@ class IngestPipeline:
                 if self.kb.meta("embedder") is None:
                     self.kb.set_meta("embedder", self.embedder.name)
                     self.kb.set_meta("dimension", str(job.vectors.shape[1]))
+                if job.children is not None:
+                    self._remove_stale_children(job)
                 _crash_point("before_commit")
                 self.kb.commit_document(job.path, job.chunks[0].doc_id, job.content_hash, job.size, job.mtime,
                                         job.doc, job.chunks, job.vectors)
                 _crash_point("after_commit")
                 warning = "; ".join(job.doc.warnings)
-                self._event(FileEvent(job.path, "ok", warning, len(job.chunks), job.doc.pages), work=True)
+                self._event(FileEvent(job.path, "ok", warning, len(job.chunks), job.doc.pages), work=job.children is not None)
             except BaseException as exc:
                 errors.append(exc)
                 self.cancel.cancel()

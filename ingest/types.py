@@ -4,11 +4,17 @@ A loader turns a file into a `LoadedDocument` made of `Section`s (a PDF page, a 
 a heading's section of a Word file).  The splitter cuts sections into `Chunk`s without ever
 crossing a section, so every chunk has one page and its character offsets point into that
 section's text, which is what the source viewer highlights.
+
+A container (an e-mail, a zip archive) also carries the files inside it as `Attachment`s; the
+pipeline indexes each as a document of its own under the path `container › name`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+# Joins a container's path and a member's name into the member's document path ("mail.eml › a.pdf").
+CHILD_SEPARATOR = " › "
 
 
 @dataclass(frozen=True)
@@ -23,14 +29,25 @@ class Section:
 
 
 @dataclass
+class Attachment:
+    """A file inside a container file, already read; members that could not be read are warnings."""
+
+    name: str  # "/"-separated path inside the container, never absolute, never with ".."
+    document: LoadedDocument
+    size: int
+    content_hash: str  # sha256 of the member's bytes: its document id derives from it
+
+
+@dataclass
 class LoadedDocument:
     """What a loader read from one file."""
 
-    file_type: str  # short name: pdf, docx, pptx, xlsx, csv, html, md, txt, epub, eml, image
+    file_type: str  # short name: pdf, docx, pptx, xlsx, csv, html, md, txt, epub, eml, msg, zip, image
     sections: list[Section]
     pages: int | None = None  # page/slide/sheet count when the format has pages
     title: str = ""
     warnings: list[str] = field(default_factory=list)  # things a user should know, one line each
+    attachments: list[Attachment] = field(default_factory=list)  # files inside this one (mail, zip)
 
     @property
     def text_chars(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ingest.errors import CorruptFile, EmptyDocument, FileTooLarge, IngestError, UnsupportedFileType
 from ingest.types import LoadedDocument
@@ -26,6 +27,8 @@ class LoadOptions:
     # time.monotonic() after which no more pages are OCRed: a long scan is indexed as far as its
     # time budget allows, with a warning, instead of failing whole when the budget runs out.
     ocr_deadline: float | None = None
+    depth: int = 0  # containers (mail, zip) this file is inside
+    unpack_budget: Any = None  # container.UnpackBudget shared by one top-level file's members
 
 
 Loader = Callable[[Path, LoadOptions], LoadedDocument]
@@ -59,6 +62,25 @@ _LOADERS: dict[str, str] = {
     ".xhtml": "html:load_html",
     ".epub": "html:load_epub",
     ".eml": "email:load_eml",
+    ".msg": "email:load_msg",
+    ".zip": "container:load_zip",
+    ".doc": "legacy_office:load_doc",
+    ".dot": "legacy_office:load_doc",
+    ".wps": "legacy_office:load_doc",  # WPS Writer: Word binary underneath
+    ".xls": "legacy_office:load_xls",
+    ".xlt": "legacy_office:load_xls",
+    ".et": "legacy_office:load_xls",  # WPS Spreadsheets
+    ".ppt": "legacy_office:load_ppt",
+    ".pps": "legacy_office:load_ppt",
+    ".pot": "legacy_office:load_ppt",
+    ".dps": "legacy_office:load_ppt",  # WPS Presentation
+    ".odt": "odf:load_odt",
+    ".ott": "odf:load_odt",
+    ".ods": "odf:load_ods",
+    ".ots": "odf:load_ods",
+    ".odp": "odf:load_odp",
+    ".otp": "odf:load_odp",
+    ".rtf": "rtf:load_rtf",
     ".png": "ocr:load_image",
     ".jpg": "ocr:load_image",
     ".jpeg": "ocr:load_image",
@@ -70,19 +92,12 @@ _LOADERS: dict[str, str] = {
 
 # Formats people often have but that no reliable pure-Python reader covers: say what to do instead.
 _UNSUPPORTED: dict[str, str] = {
-    ".doc": "legacy .doc format is not supported: save it as .docx and add it again",
-    ".ppt": "legacy .ppt format is not supported: save it as .pptx and add it again",
-    ".xls": "legacy .xls format is not supported: save it as .xlsx and add it again",
-    ".odt": "OpenDocument .odt is not supported: save it as .docx and add it again",
-    ".ods": "OpenDocument .ods is not supported: save it as .xlsx and add it again",
-    ".odp": "OpenDocument .odp is not supported: save it as .pptx and add it again",
-    ".rtf": "RTF is not supported: save it as .docx and add it again",
-    ".msg": "Outlook .msg files are not supported: save the message as .eml and add it again",
     ".heic": "HEIC images are not supported: save it as JPEG or PNG and add it again",
-    ".zip": "zip archives are not read: unpack it and add the folder",
 }
 
-_FILE_TYPE_NAMES = {".htm": "HTML", ".xhtml": "HTML", ".jpeg": "JPEG", ".tif": "TIFF", ".yml": "YAML"}
+_FILE_TYPE_NAMES = {".htm": "HTML", ".xhtml": "HTML", ".jpeg": "JPEG", ".tif": "TIFF", ".yml": "YAML",
+                    ".dot": "DOC", ".wps": "WPS", ".xlt": "XLS", ".et": "ET", ".pps": "PPT", ".pot": "PPT",
+                    ".dps": "DPS", ".msg": "Outlook MSG"}
 
 
 def supported_suffixes() -> frozenset[str]:
@@ -127,7 +142,7 @@ def load_file(path: Path, options: LoadOptions = LoadOptions()) -> LoadedDocumen
         raise CorruptFile(f"corrupt {kind}: structure is nested too deeply") from None
     except Exception as exc:  # a parsing library failed: keep the reason, drop the traceback
         raise CorruptFile(f"corrupt {kind}: {_first_line(exc)}") from None
-    if document.text_chars == 0:
+    if document.text_chars == 0 and not document.attachments:
         if options.ocr:
             raise EmptyDocument("no text found: the file is empty, or its images hold no readable text")
         raise EmptyDocument("no text found: the file is empty, or a scan while OCR is off (settings: ingest.ocr)")

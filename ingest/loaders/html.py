@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.loaders.archive import check_zip
-from ingest.loaders.text import clean_text, decode_bytes, detect_encoding, sections_from_headings
+from ingest.loaders.text import TABLE_LEVEL, clean_text, decode_bytes, detect_encoding, sections_from_headings
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ _BLOCKS = {"p", "div", "section", "article", "main", "ul", "ol", "dl", "table",
            "address", "hr", "caption", "details", "summary", "body", "center"}
 _HEADING = re.compile(r"^h([1-6])$")
 _MARK = "\x1e"  # a record separator marks heading lines in the flattened text (cleaned out below)
+_MARK_ROW = "\x1f"  # a unit separator marks formatted table rows, kept as they are
 _SPACES = re.compile(r"[ \t\u00a0\u200b]+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
@@ -78,6 +79,8 @@ def _flatten(node: Any, out: list[str], pre: bool = False) -> None:
             continue
         if name == "br":
             out.append("\n")
+        elif name == "table" and _is_data_table(child):
+            _table(child, out)
         elif name in ("td", "th"):
             out.append(" | ")
             _flatten(child, out, pre)
@@ -91,6 +94,56 @@ def _flatten(node: Any, out: list[str], pre: bool = False) -> None:
             out.append("\n")
         else:
             _flatten(child, out, pre)
+
+
+def _is_data_table(table: Any) -> bool:
+    # Pages laid out with tables nest them; only a table without tables inside is data.
+    return table.find("table") is None
+
+
+def _cell_rows(table: Any) -> tuple[list[list[str]], bool]:
+    """Cell texts per row (a cell spanning columns padded, so later cells keep their column),
+    and whether the first row is a header the page declares (<thead>, or all <th>)."""
+    rows: list[list[str]] = []
+    declared = False
+    for tr in table.find_all("tr"):
+        cells: list[str] = []
+        kinds: list[str] = []
+        for cell in tr.find_all(("td", "th"), recursive=False):
+            cells.append(" ".join(cell.get_text(" ").split()))
+            kinds.append(cell.name)
+            try:
+                span = int(cell.get("colspan", 1))
+            except (TypeError, ValueError):
+                span = 1
+            cells.extend([""] * (min(max(span, 1), 50) - 1))
+        if not any(cells):
+            continue
+        if not rows:
+            declared = tr.find_parent("thead") is not None or all(k == "th" for k in kinds)
+        rows.append(cells)
+    return rows, declared
+
+
+def _table(table: Any, out: list[str]) -> None:
+    """A data table as rows that carry their column names, its caption as their heading."""
+    from ingest.loaders.office import format_row, table_lines
+
+    rows, declared = _cell_rows(table)
+    caption_tag = table.find("caption")
+    caption = " ".join(caption_tag.get_text(" ").split()) if caption_tag else ""
+    if declared and len(rows) > 1 and len(rows[0]) > 1:
+        header = rows[0]
+        lines = [format_row(header, None)] + [format_row(r, header) for r in rows[1:]]
+    else:
+        lines = list(table_lines(rows))
+    if not lines:
+        return
+    body = "\n".join(_MARK_ROW + line for line in lines)
+    if caption:
+        out.append(f"\n{_MARK}{TABLE_LEVEL}{_MARK}{caption}\n{body}\n{_MARK}{TABLE_LEVEL}{_MARK}\n")
+    else:
+        out.append(f"\n{body}\n\n")
 
 
 def html_sections(html: str | bytes) -> tuple[str, list[Section]]:
@@ -132,11 +185,14 @@ def _sections(root: Any, strip_boilerplate: bool) -> list[Section]:
                 tag.decompose()
     parts: list[str] = []
     _flatten(root, parts)
-    lines: list[tuple[int, str] | str] = []
+    lines: list[tuple[int, str | None] | str] = []
     for line in "".join(parts).split("\n"):
         if line.startswith(_MARK):
             _, level, text = line.split(_MARK, 2)
-            lines.append((int(level), text))
+            lines.append((int(level), text or None))
+            continue
+        if line.startswith(_MARK_ROW):  # a table row, already formatted
+            lines.append(line[len(_MARK_ROW):])
             continue
         # Table cells were flattened with " | " before each one; the edges carry no meaning.
         stripped = line.strip()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.loaders.archive import check_zip
-from ingest.loaders.text import clean_text, decode_bytes, sections_from_headings
+from ingest.loaders.text import clean_text, decode_bytes, looks_like_caption, sections_from_headings, table_block
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -96,7 +96,9 @@ def _split_header(rows: list[list[str]]) -> tuple[list[str] | None, list[str]]:
     width = max((sum(1 for c in r if c) for r in rows), default=0)
     lines: list[str] = []
     for i, row in enumerate(rows):
-        if 2 * sum(1 for c in row if c) >= width:
+        filled = sum(1 for c in row if c)
+        # One filled cell is a title above a wider table, not a header naming one column.
+        if 2 * filled >= width and (filled > 1 or width == 1):
             if looks_like_header(row) and i + 1 < len(rows):
                 header = row
                 lines.append(format_row(row, None))
@@ -186,15 +188,25 @@ def load_docx(path: Path, options: LoadOptions) -> LoadedDocument:
     document = docx.Document(str(path))
     styles = document.styles
     cache: dict[str | None, int | None] = {}
-    lines: list[tuple[int, str] | str] = []
+    lines: list[tuple[int, str | None] | str] = []
+    last_style = ""  # style id of the paragraph just before, to recognise a table's caption
     for block in document.iter_inner_content():
         if isinstance(block, Table):
-            lines.extend(table_lines(_docx_table_rows(block)))
-            lines.append("")
+            caption = ""
+            end = len(lines)
+            while end and lines[end - 1] == "":
+                end -= 1
+            if end and isinstance(lines[end - 1], str) and looks_like_caption(lines[end - 1], last_style):
+                caption = lines[end - 1]
+                del lines[end - 1:]
+            lines.extend(table_block(list(table_lines(_docx_table_rows(block))), caption))
+            last_style = ""
             continue
         text = _docx_paragraph_text(block)
         level = _docx_heading_level(block, styles, cache) if text.strip() else None
         lines.append((level, " ".join(text.split())) if level else text)
+        if text.strip():
+            last_style = block._p.style or ""
     sections = sections_from_headings(lines)
 
     # Page headers/footers repeat on every page; keep each distinct one once, at the end.

@@ -103,11 +103,32 @@ def clean_text(text: str) -> str:
     return _BLANK_RUN.sub("\n\n\n", text).strip()
 
 
-def sections_from_headings(lines: list[tuple[int, str] | str]) -> list[Section]:
+TABLE_LEVEL = 10  # below any real heading level (HTML has 6, Word 9)
+_CAPTION = re.compile(r"^(table|tab\.|tabelle|tableau|tabla|表)\s*[0-9IVXivx一二三四五六七八九十]", re.IGNORECASE)
+
+
+def looks_like_caption(text: str, style: str = "") -> bool:
+    """A paragraph that names the table after it: a Caption style, or "Table 3: ..." / "表 3 ..."."""
+    text = " ".join(text.split())
+    if not text or len(text) > 200:
+        return False
+    return "caption" in style.lower() or bool(_CAPTION.match(text))
+
+
+def table_block(rows: list[str], caption: str = "") -> list[tuple[int, str | None] | str]:
+    """Lines for a table's rows; with a caption, the rows get it as the last heading of their path."""
+    if not caption:
+        return [*rows, ""]
+    return [(TABLE_LEVEL, " ".join(caption.split())[:200]), *rows, (TABLE_LEVEL, None)]
+
+
+def sections_from_headings(lines: list[tuple[int, str | None] | str]) -> list[Section]:
     """Group lines into one Section per heading block.
 
     `lines` holds plain strings and `(level, heading)` tuples; a heading closes the current block
-    and replaces every open heading of its level or deeper in the heading path.
+    and replaces every open heading of its level or deeper in the heading path.  `(level, None)`
+    closes the block and the open headings of that level or deeper without opening one: a table's
+    caption is a heading for the table's rows only (see `table_block`).
     """
     sections: list[Section] = []
     path: list[tuple[int, str]] = []
@@ -125,8 +146,9 @@ def sections_from_headings(lines: list[tuple[int, str] | str]) -> list[Section]:
             level, heading = line
             while path and path[-1][0] >= level:
                 path.pop()
-            path.append((level, heading))
-            block.append(heading)
+            if heading is not None:
+                path.append((level, heading))
+                block.append(heading)
         else:
             block.append(line)
     close()

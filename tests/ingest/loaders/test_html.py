@@ -16,7 +16,7 @@ def test_headings_build_sections(office: Path) -> None:
     assert paths == [("My First Heading",), ("My First Heading", "My Second Heading"),
                      ("My First Heading", "My Second Heading", "A Third Heading")]
     table = document.sections[2].text.splitlines()
-    assert "Row 1, Cell 1 | Row 1, Cell 2" in table
+    assert "Column 1: Row 1, Cell 1; Column 2: Row 1, Cell 2" in table
 
 
 def test_utf16_page_and_title(office: Path) -> None:

