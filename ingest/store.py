@@ -54,12 +54,19 @@ class ServerAddress:
 def server_error(address: ServerAddress, exc: BaseException, doing: str = "") -> StoreUnavailable:
     """A user-facing error for a failed call to the Chroma server."""
     text = f"{type(exc).__name__}: {exc}"
-    low = text.lower()
+    # chromadb often re-raises httpx's error as a generic one; the cause says what really failed.
+    chain, seen = [], set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(f"{type(cur).__name__}: {cur}")
+        cur = cur.__cause__ or cur.__context__
+    low = " | ".join(chain).lower()
     where = f"The Chroma server at {address.url}"
     if any(s in low for s in ("401", "403", "unauthorized", "forbidden", "authorizationerror", "authentication")):
         return StoreUnavailable(f"{where} refused the access token. Check settings: store.token (ask whoever runs the server).")
     if any(s in low for s in ("certificate", "ssl", "tls")):
-        return StoreUnavailable(f"{where} failed the TLS check ({exc}). Check settings: store.tls and store.tls_ca.")
+        return StoreUnavailable(f"{where} failed the TLS check ({chain[-1]}). Check settings: store.tls and store.tls_ca.")
     if any(s in low for s in ("connecterror", "connection refused", "could not connect", "name or service not known",
                               "temporary failure in name resolution", "connect call failed")):
         return StoreUnavailable(f"Cannot reach the Chroma server at {address.url}: is it running, and are "

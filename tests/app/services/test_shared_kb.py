@@ -202,3 +202,39 @@ def test_server_stopped_during_a_question_then_back(pair, tmp_path, request, ser
         monkeypatch.undo()
         server.start_chroma()
     assert search_paths(chat, kb, "tapir travel") == {"tapir.txt"}  # recovers without a restart
+
+
+def test_tls_with_a_private_certificate_authority(server, embedder, tmp_path):
+    """The gate serves https with a self-signed certificate; the client verifies it with store.tls_ca."""
+    import shutil
+    import subprocess
+
+    import uvicorn
+
+    from app.chroma_gate import TokenGate, free_port
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed, so no test certificate can be made")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    port = free_port()
+    gate = uvicorn.Server(uvicorn.Config(TokenGate(f"http://127.0.0.1:{server.inner}", [TOKEN]), host="127.0.0.1",
+                                        port=port, ssl_certfile=str(cert), ssl_keyfile=str(key), log_level="warning"))
+    thread = threading.Thread(target=gate.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not gate.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        lib = service(server, embedder, tmp_path, False, port=port)
+        lib.settings.store.tls = True
+        with pytest.raises(StoreUnavailable, match="TLS"):  # the system's CAs do not know this certificate
+            lib.kb_names()
+        lib.settings.store.tls_ca = str(cert)
+        assert isinstance(lib.kb_names(), list)
+    finally:
+        gate.should_exit = True
+        thread.join(10)
