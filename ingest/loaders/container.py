@@ -43,8 +43,8 @@ MIN_IMAGE_CHARS = 40
 class UnpackBudget:
     """What is left to unpack for one top-level file, shared by every nested container."""
 
-    bytes_left: int = MAX_TOTAL_BYTES
-    members_left: int = MAX_MEMBERS
+    bytes_left: int = dataclasses.field(default_factory=lambda: MAX_TOTAL_BYTES)
+    members_left: int = dataclasses.field(default_factory=lambda: MAX_MEMBERS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,7 +30,7 @@ def corpus(tmp_path, shared_data):
     (root / "sub" / "notes.txt").write_text("The office closes at six in the evening.")
     (root / ".hidden.txt").write_text("never ingested")
     (root / "empty.txt").write_text("")
-    shutil.copy(shared_data / "docs" / "office-example-docs" / "fake-doc.rtf", root / "fake-doc.rtf")
+    shutil.copy(shared_data / "docs" / "office-example-docs" / "CantinaBand3.wav", root / "CantinaBand3.wav")
     return root
 
 
@@ -38,9 +38,9 @@ def test_folder_ingest_then_second_run_is_all_skipped(library, corpus):
     sink = Recorder()
     report = library.ingest([corpus], "t", progress=sink)
     states = {os.path.basename(e.path): e.state for e in report.events}
-    assert states == {"en.txt": "ok", "zh.md": "ok", "notes.txt": "ok", "empty.txt": "failed", "fake-doc.rtf": "failed"}
+    assert states == {"en.txt": "ok", "zh.md": "ok", "notes.txt": "ok", "empty.txt": "failed", "CantinaBand3.wav": "failed"}
     reasons = {os.path.basename(e.path): e.reason for e in report.events if e.state == "failed"}
-    assert all(reasons.values()) and "rtf" in reasons["fake-doc.rtf"].lower()
+    assert all(reasons.values()) and ".wav" in reasons["CantinaBand3.wav"]
     assert sink.progress_calls[-1].files_done == sink.progress_calls[-1].files_total == 5
     kb = library.open_kb("t")
     chunks_before = kb.chunk_count()
@@ -50,8 +50,8 @@ def test_folder_ingest_then_second_run_is_all_skipped(library, corpus):
     again = library.ingest([corpus], "t")
     assert time.perf_counter() - started < 5
     assert {e.state for e in again.events} == {"skipped"} and len(again.events) == 5
-    rtf = next(e for e in again.events if e.path.endswith(".rtf"))
-    assert rtf.reason.startswith("unchanged since it failed: ") and "rtf" in rtf.reason.lower()
+    wav = next(e for e in again.events if e.path.endswith(".wav"))
+    assert wav.reason.startswith("unchanged since it failed: ") and ".wav" in wav.reason
     assert again.chunks_added == 0 and kb.chunk_count() == chunks_before
     assert kb.consistency_problems() == []
     docs = {os.path.basename(d.path): d for d in library.documents("t")}

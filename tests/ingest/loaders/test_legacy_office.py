@@ -1,0 +1,95 @@
+"""Legacy binary Office (.doc, .xls, .ppt) and WPS files: real samples, files in disguise, broken files."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import CorruptFile, EncryptedFile
+from ingest.loaders import load_file
+
+
+def test_doc_body_and_table_rows(office: Path) -> None:
+    assert load_file(office / "fake.doc").sections[0].text == "Lorem ipsum dolor sit amet."
+    document = load_file(office / "fake-doc-emphasized-text.doc")
+    assert document.file_type == "doc"
+    lines = document.sections[0].text.splitlines()
+    # Cells are separated, rows end at the doubled cell mark; text after the table follows it.
+    assert lines[:2] == ["Header Col 1  | Header Col 2", "A bold italic bold-italic example | A Link example"]
+    assert "I am a bold italic bold-italic text." in lines
+
+
+def test_doc_unicode_pieces_and_fields(office: Path) -> None:
+    text = load_file(office / "simple.doc").sections[0].text
+    # The bullets are UTF-16 pieces among 8-bit ones; the piece table puts them in order.
+    assert "• Parrots" in text and "This is my first thought. This is my second thought." in text
+    assert "\x13" not in text and "\x07" not in text and "DOYLESTOWN, PA 18901" in text
+
+
+def test_doc_that_is_really_docx_and_wps_suffix(office: Path, tmp_path: Path) -> None:
+    disguised = load_file(office / "language-docs/eng_spa_mult.doc")
+    assert disguised.file_type == "docx"
+    assert "Todos los seres humanos nacen libres" in "\n".join(s.text for s in disguised.sections)
+    wps = tmp_path / "memo.wps"
+    shutil.copy(office / "fake.doc", wps)
+    assert load_file(wps).sections[0].text == "Lorem ipsum dolor sit amet."
+
+
+def test_ppt_slides_titles_and_text_boxes(office: Path) -> None:
+    document = load_file(office / "fake-power-point.ppt")
+    assert document.file_type == "ppt" and document.pages == 1
+    slide = document.sections[0]
+    assert slide.page == 1 and slide.heading_path == ("Adding a Bullet Slide",)
+    assert "Use _TextFrame.add_paragraph() for subsequent bullets" in slide.text
+    assert "Here is some text in a text box!" in slide.text  # a shape's text, not a placeholder's
+
+
+def test_ppt_that_is_really_pptx(office: Path) -> None:
+    document = load_file(office / "language-docs/eng_spa_mult.ppt")
+    assert document.file_type == "pptx" and document.sections[0].heading_path == ("Testing multiple languages",)
+
+
+def test_xls_sheets_rows_and_header_names(office: Path) -> None:
+    document = load_file(office / "tests-example.xls")
+    assert document.file_type == "xls" and document.pages == 3
+    first, abbreviations, _readme = document.sections
+    assert (first.page, first.label, first.heading_path) == (1, "Example Test", ("Example Test",))
+    assert "TF | Bagpipes are awesome. | true" in first.text
+    # A one-cell title row above a table is not taken for its header.
+    assert "Abbreviation: MC; Question Type: Multiple Choice" in abbreviations.text.splitlines()
+    assert abbreviations.page == 2
+
+
+@pytest.mark.parametrize(("name", "kind"), [("simple.doc", "DOC"), ("fake-power-point.ppt", "PPT"),
+                                            ("tests-example.xls", "XLS")])
+def test_truncated_file_fails_alone_with_reason(office: Path, tmp_path: Path, name: str, kind: str) -> None:
+    broken = tmp_path / name
+    broken.write_bytes((office / name).read_bytes()[:1500])
+    with pytest.raises(CorruptFile, match=f"corrupt {kind}") as info:
+        load_file(broken)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["notes.doc", "deck.ppt", "book.xls"])
+def test_not_an_office_file(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\x00\x01garbage that is no Office format" * 10)
+    with pytest.raises(CorruptFile, match=r"not a (DOC|PPT|XLS) file"):
+        load_file(path)
+
+
+def test_doc_with_encryption_flag_says_password(office: Path, tmp_path: Path) -> None:
+    import olefile
+
+    path = tmp_path / "locked.doc"
+    shutil.copy(office / "fake.doc", path)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        word = bytearray(ole.openstream("WordDocument").read())
+        flags = struct.unpack_from("<H", word, 0x0A)[0] | 0x0100  # FIB fEncrypted
+        struct.pack_into("<H", word, 0x0A, flags)
+        ole.write_stream("WordDocument", bytes(word))
+    with pytest.raises(EncryptedFile, match="password-protected DOC"):
+        load_file(path)
