@@ -299,6 +299,9 @@ class LibraryService:
     def follow(self, kb: str, folders: Sequence[Path | str]) -> list[FolderInfo]:
         """Follow folders (creating the knowledge base if needed); watched at once when watching is on."""
         base = self.open_kb(kb, create=True)
+        if base.read_only:
+            with base.writer():  # raises the reader's "changes are made on the writer" message
+                pass
         data = paths.data_dir().resolve()
         wanted = []
         for raw in folders:

@@ -162,6 +162,8 @@ def test_followed_folder_changes_reach_the_reader(pair, tmp_path, request):
     assert reader.open_kb(kb).consistency_problems() == []
     with pytest.raises(Exception, match="only reads it"):
         reader.ingest([folder], kb)
+    with pytest.raises(Exception, match="only reads it"):
+        reader.follow(kb, [folder])
 
 
 def test_wrong_token_and_a_server_that_is_down_say_so(server, embedder, tmp_path):
