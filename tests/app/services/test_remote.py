@@ -254,3 +254,27 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_followed_folders_are_watched_in_the_engine(host, tmp_path):
+    """The folder calls cross the process boundary and the watcher runs there, not in the caller."""
+    library, _chat = host.services(Settings())
+    folder = tmp_path / "followed"
+    folder.mkdir()
+    infos = library.follow("folders", [folder])
+    assert [(i.folder, i.exists) for i in infos] == [(str(folder), True)]
+    assert "folders" in library.start_watching()
+    deadline = time.monotonic() + 60
+    while library.folders("folders")[0].last_sync is None:  # the reconcile on start, in the engine
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert library.folders("folders")[0].state == "watching"
+    library.set_ignore_rules("folders", "*.bak\n")
+    assert library.ignore_rules("folders") == "*.bak\n"
+    library.pause_watching("folders", True)
+    assert library.folders("folders")[0].state == "paused"
+    library.pause_watching("folders", False)
+    assert library.sync("folders").events == []
+    assert library.recent_sync_events("folders") == []
+    assert library.unfollow("folders", [folder]) == []
+    library.close()
