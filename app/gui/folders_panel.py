@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget)
+                               QListWidgetItem, QPlainTextEdit, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from app.gui.bridge import ServiceBridge
 
@@ -71,6 +71,9 @@ class FoldersPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
         layout.addWidget(self.list)
+        # Only as tall as its rows: the document list below gets the rest of the column.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.list.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)

@@ -118,7 +118,7 @@ class LibraryView(QWidget):
         bottom_layout.addWidget(self.folders)
         bottom_layout.addLayout(docs_header)
         bottom_layout.addWidget(self.filter)
-        bottom_layout.addWidget(self.stack)
+        bottom_layout.addWidget(self.stack, 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
