@@ -121,7 +121,10 @@ def plan_sync(kb: KnowledgeBase, folders: Sequence[str], rules: IgnoreRules, tou
     from ingest.pipeline import file_hash as default_hash
 
     hash_of = file_hash or default_hash
-    folders = [str(Path(f)) for f in folders]
+    # A folder that is not there (an unmounted network drive, a USB disk) is skipped, never
+    # read as empty: that would remove every document under it until it comes back.
+    followed = [str(Path(f)) for f in folders]
+    folders = [f for f in followed if os.path.isdir(f)]
     if touched is None:
         scope = folders
         disk = scan(folders, rules, exclude)
@@ -130,7 +133,8 @@ def plan_sync(kb: KnowledgeBase, folders: Sequence[str], rules: IgnoreRules, tou
         for path in {str(Path(t)) for t in touched}:
             folder = _folder_of(path, folders)
             if folder is None:
-                scope.append(path)  # moved out of every followed folder: only its removal matters
+                if _folder_of(path, followed) is None:
+                    scope.append(path)  # moved out of every followed folder: only its removal matters
                 continue
             scope.append(path)
             if rules.ignored_under(Path(folder), Path(path)) or any(_under(path, e) for e in exclude):
