@@ -96,7 +96,7 @@ class StoreSettings(_Group):
     port: int = Field(8000, ge=1, le=65535, title="Server port", description="Port of the Chroma server (or of its token gate).")
     token: str = Field("", title="Access token", description="Sent as 'Authorization: Bearer ...'; ask whoever runs the server.")
     tls: bool = Field(False, title="Use TLS (https)", description="Connect with https; the server must be started with a certificate.")
-    tls_ca: str = Field("", title="CA certificate file", description="PEM file that verifies the server's certificate; empty uses the system's certificates.")
+    tls_ca_path: str = Field("", title="CA certificate file", description="PEM file that verifies the server's certificate; empty uses the system's certificates.")
     writer: bool = Field(False, title="This computer writes shared knowledge bases", description="One computer adds, changes and removes the documents of shared knowledge bases; the others read them and see each change once it is complete.")
 
 

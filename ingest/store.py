@@ -66,7 +66,7 @@ def server_error(address: ServerAddress, exc: BaseException, doing: str = "") ->
     if any(s in low for s in ("401", "403", "unauthorized", "forbidden", "authorizationerror", "authentication")):
         return StoreUnavailable(f"{where} refused the access token. Check settings: store.token (ask whoever runs the server).")
     if any(s in low for s in ("certificate", "ssl", "tls")):
-        return StoreUnavailable(f"{where} failed the TLS check ({chain[-1]}). Check settings: store.tls and store.tls_ca.")
+        return StoreUnavailable(f"{where} failed the TLS check ({chain[-1]}). Check settings: store.tls and store.tls_ca_path.")
     if any(s in low for s in ("connecterror", "connection refused", "could not connect", "name or service not known",
                               "temporary failure in name resolution", "connect call failed")):
         return StoreUnavailable(f"Cannot reach the Chroma server at {address.url}: is it running, and are "

@@ -95,6 +95,8 @@ class FieldEditor:
             row.addWidget(browse)
         else:
             self.kind, self.widget = "str", QLineEdit(parent)
+            if name == "token" or name.endswith("_token"):  # a secret: not shown to whoever looks at the screen
+                self.widget.setEchoMode(QLineEdit.EchoMode.Password)
         self.widget.setObjectName(name)
         if field.description:
             self.widget.setToolTip(translate(field.description))

@@ -132,7 +132,7 @@ class LibraryService:
 
     def _server(self) -> ServerAddress | None:
         s = self.settings.store
-        return ServerAddress(s.host, s.port, s.token, s.tls, s.tls_ca) if s.backend == "server" else None
+        return ServerAddress(s.host, s.port, s.token, s.tls, s.tls_ca_path) if s.backend == "server" else None
 
     def _server_client(self):
         with self._lock:

@@ -66,3 +66,14 @@ def test_invalid_value_keeps_the_dialog_open_with_the_key(qtbot, monkeypatch):
     assert not dialog.error.isHidden()
     assert "ingest.chunk_overlap" in dialog.error.text()
     assert not paths.settings_file().exists()
+
+
+def test_sharing_tab_hides_the_token_and_browses_for_the_ca_file(qtbot):
+    from PySide6.QtWidgets import QLineEdit
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    token = dialog.editors[("store", "token")]
+    assert token.widget.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.editors[("store", "tls_ca_path")].kind == "path"
+    assert dialog.editors[("store", "backend")].widget.itemText(1) == "On a Chroma server"

@@ -207,7 +207,7 @@ def test_server_stopped_during_a_question_then_back(pair, tmp_path, request, ser
 
 
 def test_tls_with_a_private_certificate_authority(server, embedder, tmp_path):
-    """The gate serves https with a self-signed certificate; the client verifies it with store.tls_ca."""
+    """The gate serves https with a self-signed certificate; the client verifies it with store.tls_ca_path."""
     import shutil
     import subprocess
 
@@ -235,7 +235,7 @@ def test_tls_with_a_private_certificate_authority(server, embedder, tmp_path):
         lib.settings.store.tls = True
         with pytest.raises(StoreUnavailable, match="TLS"):  # the system's CAs do not know this certificate
             lib.kb_names()
-        lib.settings.store.tls_ca = str(cert)
+        lib.settings.store.tls_ca_path = str(cert)
         assert isinstance(lib.kb_names(), list)
     finally:
         gate.should_exit = True
