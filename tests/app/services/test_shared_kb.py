@@ -8,7 +8,6 @@ here; the gate runs on a thread of the test process so it starts in milliseconds
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -94,7 +93,7 @@ def service(server, embedder, tmp_path, writer: bool, token: str = TOKEN, port: 
 
 
 @pytest.fixture
-def pair(server, embedder, tmp_path, request):
+def pair(server, embedder, tmp_path):
     writer = service(server, embedder, tmp_path, True)
     reader = service(server, embedder, tmp_path, False)
     yield writer, reader
