@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 KB_NAME = re.compile(r"^[\w][\w .\-]{0,63}$", re.UNICODE)
 
 
+class WriterBusy(KnowledgeBaseError):
+    """Another process (or an ingest in this one) is writing the knowledge base; try again later."""
+
+
 def validate_name(name: str) -> str:
     name = name.strip()
     if not KB_NAME.match(name) or name in {".", ".."}:
@@ -161,7 +165,7 @@ class KnowledgeBase:
                     break
                 except BlockingIOError as exc:
                     if time.monotonic() >= deadline or (cancel is not None and cancel.cancelled):
-                        raise KnowledgeBaseError(
+                        raise WriterBusy(
                             f"Knowledge base '{self.name}' is being changed by another LocalKB window or command; try again when it finishes."
                         ) from exc
                     time.sleep(0.1)
@@ -572,4 +576,4 @@ def kb_exists(root: Path) -> bool:
     return (root / "catalog.sqlite3").exists()
 
 
-__all__ = ["KnowledgeBase", "ChunkRecord", "DocumentRow", "validate_name", "kb_exists"]
+__all__ = ["KnowledgeBase", "ChunkRecord", "DocumentRow", "WriterBusy", "validate_name", "kb_exists"]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from ingest.ignore import DEFAULT_RULES, IgnoreRules
-from ingest.kb import KnowledgeBase
+from ingest.kb import KnowledgeBase, WriterBusy
 from ingest.progress import CancelToken, FileEvent
 
 log = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ class FolderSync:
         with self._lock:
             queued = len(self._touched)
         state = "paused" if self._paused else self._state
-        pending = self._pending if self._state == "syncing" else queued
+        pending = (self._pending or queued) if self._state == "syncing" else queued
         return WatchStatus(state, pending, self._error, last_sync(self.kb), self._last_events)
 
     # -- watchdog ------------------------------------------------------------------------------
@@ -359,6 +359,15 @@ class FolderSync:
         try:
             events, plan = sync_once(self.kb, self.ingest_files, self._cancel, touched, self.debounce_s,
                                      self.exclude, on_plan)
+        except WriterBusy:  # a user's ingest is running: not an error, the changes wait their turn
+            with self._lock:
+                for p in retry:
+                    self._touched.setdefault(p, time.monotonic())
+            if touched is None:
+                self._full_due = True
+            self._state = "syncing"
+            self._cancel_wait(1.0)
+            return
         except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one failed sync
             if self._cancel.cancelled:
                 return

@@ -37,8 +37,7 @@ def wait_until(predicate, what: str, timeout: float = TIMEOUT_S) -> float:
 
 def indexed(library, kb: str) -> dict[str, str]:
     """{file name: doc_id} of the visible documents."""
-    return {Path(d.path).name: library.open_kb(kb).document(d.path).doc_id
-            for d in library.documents(kb) if d.status == "indexed"}
+    return {Path(d.path).name: d.doc_id for d in library.open_kb(kb).documents() if d.status == "indexed"}
 
 
 def chunk_texts(library, kb: str, path) -> list[str]:
@@ -211,3 +210,22 @@ def test_a_folder_that_disappears_keeps_its_documents(library, tmp_path):
     (tmp_path / "unmounted").rename(folder)
     (folder / "a.txt").unlink()
     assert [e.state for e in library.sync("w").events] == ["removed"]
+
+
+def test_changes_wait_behind_a_running_ingest_without_an_error(fast_sync, tmp_path, monkeypatch):
+    library = fast_sync
+    monkeypatch.setattr(watch, "WRITER_WAIT_S", 0.2)
+    folder = tmp_path / "f"
+    folder.mkdir()
+    library.follow("w", [folder])
+    library.start_watching()
+    wait_until(lambda: library.folders("w")[0].last_sync is not None, "the first sync")
+    base = library.open_kb("w")
+    with base.writer():  # what a user's ingest holds while it runs
+        (folder / "late.txt").write_text("Text about pangolins, saved during an ingest.")
+        wait_until(lambda: library.folders("w")[0].state == "syncing", "the sync to wait its turn")
+        time.sleep(0.5)
+        assert library.folders("w")[0].state == "syncing" and library.folders("w")[0].error == ""
+    wait_until(lambda: "late.txt" in found(library, "w", "pangolins"), "the change once the ingest ended")
+    wait_until(lambda: library.folders("w")[0].state == "watching", "the watcher to be idle again")
+    library.stop_watching()
