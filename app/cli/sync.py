@@ -98,12 +98,20 @@ def _keep_watching(service, args) -> int:
         infos = service.folders(args.kb)
         events = tuple(service.recent_sync_events(args.kb))
         if events and events != seen:
-            seen = events
-            for e in events:
+            for e in _new_events(seen, events):
                 print(format_sync_event(e), flush=True)
+            seen = events
         if infos and infos[0].state == "error":
             print(f"sync error: {infos[0].error}", file=sys.stderr)
     return 0
+
+
+def _new_events(seen: tuple, events: tuple) -> tuple:
+    """The events not printed yet: the watcher keeps a sliding window of its latest ones."""
+    for k in range(min(len(seen), len(events)), 0, -1):
+        if seen[-k:] == events[:k]:
+            return events[k:]
+    return events
 
 
 class _SyncProgress(TerminalProgress):
