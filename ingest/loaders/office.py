@@ -49,7 +49,9 @@ def looks_like_header(row: list[str]) -> bool:
     names = [c for c in row if c]
     if len(names) < max(1, (len(row) + 1) // 2) or len(set(names)) != len(names):
         return False
-    return not any(_NUMBER.match(c) for c in names) and all(len(c) <= 80 for c in names)
+    # Column names are short; a row of sentences is data even when it comes first.
+    short = all(len(c) <= 80 for c in names) and sum(map(len, names)) <= 30 * len(names)
+    return short and not any(_NUMBER.match(c) for c in names)
 
 
 def format_row(row: list[str], header: list[str] | None) -> str:

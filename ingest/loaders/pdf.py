@@ -15,6 +15,8 @@ An index into Section.text is therefore a pdfium *text index*; `pdfium_char_inde
 the char index that `PdfTextPage.get_charbox` takes (the two differ where pdfium inserted line
 breaks or skipped characters, and where a character is outside the BMP).
 OCR'd pages (Section.ocr=True) have no char boxes; the viewer shows the page without highlights.
+Ruled tables (pdf_tables.py) are the one addition: their characters are blanked in place and their
+rows, with column names, are appended after the page's own characters.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.errors import CorruptFile, EncryptedFile
-from ingest.loaders.text import clean_text
+from ingest.loaders.pdf_tables import TableReader, blank_regions, likely_table, rows_text
+from ingest.loaders.text import clean_text, looks_like_caption
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -73,6 +76,16 @@ def _render(page: Any) -> Any:
     return page.render(scale=scale).to_pil()
 
 
+def _with_table_rows(page: Any, textpage: Any, text: str, found: list) -> str:
+    """Page text with its tables' characters blanked and their rows (with column names) appended."""
+    if not found:
+        return text
+    left, _bottom, _right, top = page.get_mediabox()
+    text = blank_regions(textpage, text, top, left, [bbox for bbox, _rows in found])
+    captions = [" ".join(line.split()) for line in text.splitlines() if looks_like_caption(line)]
+    return f"{text}\n\n{rows_text([rows for _bbox, rows in found], captions)}"
+
+
 def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
     """PDF: one Section per page with text; scanned pages are OCRed when options.ocr."""
     import pypdfium2 as pdfium
@@ -90,6 +103,11 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
 
     warnings: list[str] = []
     sections: list[Section] = []
+    # Tables are a refinement: they may use half of the file's time budget, OCR and text the rest.
+    table_deadline = None
+    if options.ocr_deadline is not None:
+        table_deadline = time.monotonic() + 0.5 * max(0.0, options.ocr_deadline - time.monotonic())
+    tables = TableReader(str(path), table_deadline)
     skipped_scans = 0
     out_of_time = 0
     unreadable: list[int] = []
@@ -104,6 +122,8 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
                 try:
                     textpage = page.get_textpage()
                     text = page_text(textpage.get_text_range())
+                    if len(text.strip()) >= MIN_TEXT_CHARS and page.get_rotation() == 0 and likely_table(page):
+                        text = _with_table_rows(page, textpage, text, tables.tables(index))
                     textpage.close()
                     if len(text.strip()) < MIN_TEXT_CHARS:
                         width, height = page.get_size()
@@ -132,6 +152,7 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
                 sections.append(Section(text=text, page=number))
         title = clean_text(document.get_metadata_value("Title") or "")
     finally:
+        tables.close()
         document.close()
     if skipped_scans:
         warnings.append(f"{skipped_scans} page(s) look scanned and were not read because OCR is off")

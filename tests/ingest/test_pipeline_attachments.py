@@ -20,6 +20,8 @@ def company(tmp_path: Path, shared_data: Path) -> Path:
     root.mkdir()
     for name in ("simple.zip", "fake-email-attachment.msg", "example-steelJIS-datasheet.html", "fake.odt"):
         shutil.copy(office / name, root / name)
+    shutil.copy(shared_data / "docs" / "pdf-sample-files" / "011-google-doc-document" / "google-doc-document.pdf",
+                root / "countries.pdf")
     return root
 
 
@@ -36,7 +38,7 @@ def test_members_are_documents_and_table_rows_answer_questions(library, company:
         "simple.zip": "ok", f"simple.zip{CHILD_SEPARATOR}stanley-cups.csv": "ok",
         f"simple.zip{CHILD_SEPARATOR}ideas-page.html": "ok",
         "fake-email-attachment.msg": "ok", f"fake-email-attachment.msg{CHILD_SEPARATOR}fake-attachment.txt": "ok",
-        "example-steelJIS-datasheet.html": "ok", "fake.odt": "ok",
+        "example-steelJIS-datasheet.html": "ok", "fake.odt": "ok", "countries.pdf": "ok",
     }
 
     cups = top_source(library, "How many Stanley Cups have the Maple Leafs won?")
@@ -46,6 +48,10 @@ def test_members_are_documents_and_table_rows_answer_questions(library, company:
     steel = top_source(library, "What is the tensile strength of SNB22-3 bars?")
     assert steel.path.endswith("example-steelJIS-datasheet.html")
     assert "Assortment: Bars; Yield point or Proof stress: 890; Tensile strength: 1000" in steel.text
+
+    currency = top_source(library, "What currency does Germany use?")
+    assert currency.path.endswith("countries.pdf") and currency.page == 1
+    assert "Currency; Indonesia: Rupia; Germany: EUR (€)" in currency.text
 
     leader = top_source(library, "Who is the leader on Friday?")
     assert leader.path.endswith("fake.odt") and "Fri: Ryan" in leader.text
