@@ -118,6 +118,22 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
+def _is_plain_text(path: Path) -> bool:
+    """UTF-8 text without control bytes in its first 8 KiB (so never a binary without a suffix)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError:
+        return False
+    if not head or any(b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D) for b in head):
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # a character cut by the 8 KiB boundary
+    return True
+
+
 def load_file(path: Path, options: LoadOptions = LoadOptions()) -> LoadedDocument:
     """Read `path` into sections of text; raises `IngestError` subclasses only."""
     path = Path(path)
@@ -125,6 +141,8 @@ def load_file(path: Path, options: LoadOptions = LoadOptions()) -> LoadedDocumen
     if suffix in _UNSUPPORTED:
         raise UnsupportedFileType(_UNSUPPORTED[suffix])
     spec = _LOADERS.get(suffix)
+    if spec is None and not suffix and _is_plain_text(path):
+        spec = "text:load_text"  # README, LICENSE, NOTES: text files named without an extension
     if spec is None:
         raise UnsupportedFileType(f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)")
     kind = _FILE_TYPE_NAMES.get(suffix, suffix[1:].upper())

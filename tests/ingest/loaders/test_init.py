@@ -25,7 +25,7 @@ def test_supported_suffixes_are_lower_case_with_dot() -> None:
     ("name", "reason"),
     [
         ("CantinaBand3.wav", "unsupported file type .wav"),
-        ("file_we_dont_want_imported", "unsupported file type (no extension)"),
+        ("eml/signed-doc.p7s", "unsupported file type .p7s"),
     ],
 )
 def test_unsupported_types_say_what_to_do(office: Path, name: str, reason: str) -> None:
@@ -86,3 +86,11 @@ def test_import_loads_no_parsing_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[3])
     assert out.stdout.strip() == "[]"
+
+
+def test_text_file_without_extension_is_read_binary_is_not(office: Path, tmp_path: Path) -> None:
+    assert load_file(office / "file_we_dont_want_imported").sections[0].text == "wombat"
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)))
+    with pytest.raises(UnsupportedFileType, match=r"unsupported file type \(no extension\)"):
+        load_file(blob)
