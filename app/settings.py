@@ -77,6 +77,7 @@ class AnswerSettings(_Group):
     prompt_en: str = Field("", title="English prompt template", description="Empty uses assets/prompts/answer_en.txt.")
     prompt_zh: str = Field("", title="Chinese prompt template", description="Empty uses assets/prompts/answer_zh.txt.")
     prompt_tokens: int = Field(800, ge=256, le=131072, title="Prompt budget (tokens)", description="Most tokens of instructions, passages, history and question sent to the model; passages beyond it are left out (and listed). On 2 cores a 1.5B model reads about 40 tokens/s, so each 400 tokens adds about 10 s before the first word.")
+    check_question_terms: bool = Field(True, title="Say \"not found\" when the passages miss the question's subject", description="When most of the distinctive words of the question occur in none of the passages found, answer that the documents do not contain it and name the missing words, without asking the model. Turn off for a strong model that handles paraphrased questions.")
     history_turns: int = Field(4, ge=0, le=50, title="History turns kept", description="Earlier question/answer pairs kept in the conversation, within the token budget.")
 
 

@@ -35,7 +35,7 @@ _jieba_lock = threading.Lock()
 _jieba = None
 
 
-def _cut_for_search(text: str) -> list[str]:
+def _load_jieba():
     global _jieba
     if _jieba is None:
         with _jieba_lock:
@@ -47,7 +47,16 @@ def _cut_for_search(text: str) -> list[str]:
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
                 _jieba = jieba
-    return [t for t in _jieba.cut_for_search(text) if t.strip()]
+    return _jieba
+
+
+def _cut_for_search(text: str) -> list[str]:
+    return [t for t in _load_jieba().cut_for_search(text) if t.strip()]
+
+
+def cut_words(text: str) -> list[str]:
+    """Whole words (jieba's precise mode): "芙蓉洞" stays one word instead of also giving "芙蓉"."""
+    return [t for t in _load_jieba().cut(text) if t.strip()]
 
 
 def tokenize_for_index(text: str) -> str:

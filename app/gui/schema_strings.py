@@ -83,6 +83,8 @@ STRINGS = [
     QT_TRANSLATE_NOOP("Settings", "Empty uses assets/prompts/answer_zh.txt."),
     QT_TRANSLATE_NOOP("Settings", "Prompt budget (tokens)"),
     QT_TRANSLATE_NOOP("Settings", "Most tokens of instructions, passages, history and question sent to the model; passages beyond it are left out (and listed). On 2 cores a 1.5B model reads about 40 tokens/s, so each 400 tokens adds about 10 s before the first word."),
+    QT_TRANSLATE_NOOP("Settings", "Say \"not found\" when the passages miss the question's subject"),
+    QT_TRANSLATE_NOOP("Settings", "When most of the distinctive words of the question occur in none of the passages found, answer that the documents do not contain it and name the missing words, without asking the model. Turn off for a strong model that handles paraphrased questions."),
     QT_TRANSLATE_NOOP("Settings", "History turns kept"),
     QT_TRANSLATE_NOOP("Settings", "Earlier question/answer pairs kept in the conversation, within the token budget."),
     QT_TRANSLATE_NOOP("Settings", "Folders"),

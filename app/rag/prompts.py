@@ -9,6 +9,7 @@ and llama.cpp reuses its evaluated state for that prefix; passages and the quest
 from __future__ import annotations
 
 import functools
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,25 @@ MODEL_KNOWLEDGE_LABEL = {
     "en": "Not from your documents: answered from the model's general knowledge, which may be wrong.",
     "zh": "并非来自您的文档：以下为模型自身的常识回答，可能有误。",
 }
+MISSING_TERMS = {
+    "en": " The passages found do not mention {terms}.",
+    "zh": "找到的段落中没有提到{terms}。",
+}
 CUT_NOTE = {
     "en": "{n} more passage(s) did not fit the model's context and were left out.",
     "zh": "另有 {n} 个段落超出模型上下文，未提供给模型。",
 }
+
+
+def missing_terms_note(terms, lang: str) -> str:
+    """" The passages found do not mention "X" or "Y"." after the not-found line; "" for no terms."""
+    if not terms:
+        return ""
+    if lang == "zh":
+        return MISSING_TERMS["zh"].format(terms="、".join(f"“{t}”" for t in terms[:4]))
+    quoted = [f'"{t}"' for t in terms[:4]]
+    joined = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return MISSING_TERMS["en"].format(terms=joined)
 
 
 def answer_language(question: str) -> str:
@@ -53,6 +69,35 @@ def system_prompt(lang: str, answer_settings=None) -> str:
     if answer_settings is not None:
         custom = (answer_settings.prompt_zh if lang == "zh" else answer_settings.prompt_en).strip()
     return custom or asset(f"answer_{lang}.txt")
+
+
+@functools.lru_cache(maxsize=8)
+def _examples(path: str, mtime: float) -> tuple[tuple[str, str], ...]:
+    items = json.loads(Path(path).read_text(encoding="utf-8"))
+    out = []
+    for item in items:
+        passages = [PromptPassage(i + 1, label, text) for i, (label, text) in enumerate(item["passages"])]
+        lang = "zh" if path.endswith("_zh.json") else "en"
+        out.append((user_message(item["question"], passages, lang), item["answer"]))
+    return tuple(out)
+
+
+def example_turns(lang: str, answer_settings=None) -> list[tuple[str, str]]:
+    """Worked (user, assistant) turns shown before the real question; none with a custom prompt.
+
+    A small model copies a demonstrated format far more reliably than it follows a rule: two
+    turns (a short cited answer, and the not-found line) make its answers short spans instead of
+    restated questions.  They are full turns with their own passages, not text inside the system
+    prompt, so their facts stay in their own turn instead of leaking into answers; and they never
+    change, so llama.cpp reuses their evaluated state and they cost no time after the first
+    question.  A custom prompt may set other conventions, so it gets no examples.
+    """
+    if answer_settings is not None and (answer_settings.prompt_zh if lang == "zh" else answer_settings.prompt_en).strip():
+        return []
+    path = PROMPTS_DIR / f"examples_{lang}.json"
+    if not path.exists():
+        return []
+    return list(_examples(str(path), os.path.getmtime(path)))
 
 
 def knowledge_prompt(lang: str) -> str:
@@ -91,7 +136,7 @@ def user_message(question: str, passages: Sequence[PromptPassage], lang: str) ->
 def answer_messages(question: str, passages: Sequence[PromptPassage], history: Sequence[tuple[str, str]],
                     lang: str, answer_settings=None) -> list[dict]:
     messages = [{"role": "system", "content": system_prompt(lang, answer_settings)}]
-    for q, a in history:
+    for q, a in [*example_turns(lang, answer_settings), *history]:
         messages.append({"role": "user", "content": q})
         messages.append({"role": "assistant", "content": a})
     messages.append({"role": "user", "content": user_message(question, passages, lang)})

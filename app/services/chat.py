@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from app.errors import ModelError
 from app.llm.llama import ChatModel, Generation
-from app.rag import citations, guards, prompts
+from app.rag import citations, coverage, guards, prompts
 from app.rag.budget import SAFETY_TOKENS, pack
 from app.rag.quote import Quote, best_quote
 from app.rag.retrieve import Passage, Retriever, SearchResult
@@ -261,7 +261,12 @@ class ChatService:
         result = self.retrieve(standalone, kbs)
         timings["retrieve_s"] = round(time.perf_counter() - t0, 4)
         quoted = None
-        if result.passages:
+        # Passages about something other than what the question names: say so at once, naming what
+        # is missing, rather than show an unrelated quote and let the model answer from it.
+        topic = coverage.coverage(standalone, [p.text for p in result.passages])
+        off_topic = self.settings.answer.check_question_terms and coverage.off_topic(topic)
+        timings["question_coverage"] = round(topic.score, 3)
+        if result.passages and not off_topic:
             t0 = time.perf_counter()
             quoted = self.quote(standalone, result)
             timings["quote_s"] = round(time.perf_counter() - t0, 4)
@@ -278,12 +283,16 @@ class ChatService:
                 model.load()
                 notify(AnswerEvent("model", detail="ready"))
 
-        if not result.passages:
+        if not result.passages or off_topic:
             if settings.answer.when_not_found != "model_knowledge":
                 text = prompts.NOT_FOUND[lang]
+                closest: list[Source] = []
+                if off_topic:
+                    text += prompts.missing_terms_note(topic.missing, lang)
+                    closest = [passage_to_source(i + 1, p) for i, p in enumerate(result.passages)]
                 emit(text)
                 timings["total_s"] = round(time.perf_counter() - started, 4)
-                return Answer(text, [], True, False, 0, timings, standalone_question=standalone)
+                return Answer(text, closest, True, False, 0, timings, standalone_question=standalone)
             label = prompts.MODEL_KNOWLEDGE_LABEL[lang] + "\n\n"
             ready()
             emit(label)
@@ -303,7 +312,11 @@ class ChatService:
 
         # The window the prompt may use: the model's context, capped by the prompt budget, because
         # on a CPU every prompt token is paid for in waiting before the first word.
-        window = min(model.n_ctx, settings.answer.prompt_tokens + model.max_tokens + SAFETY_TOKENS)
+        # The worked examples are the same for every question, so llama.cpp reuses their state and
+        # they cost no waiting: they are not charged to the budget.
+        examples = sum(model.count_tokens(q) + model.count_tokens(a)
+                       for q, a in prompts.example_turns(lang, settings.answer))
+        window = min(model.n_ctx, settings.answer.prompt_tokens + examples + model.max_tokens + SAFETY_TOKENS)
         packed = pack(question, candidates, hist, build, model, window, model.max_tokens)
         # Number the passages that made it 1..k, in rank order, so the citations are contiguous.
         kept_idx = [p.n - 1 for p in packed.passages]

@@ -277,7 +277,7 @@
     </message>
     <message>
         <location filename="../../app/gui/folders_panel.py" line="57"/>
-        <location filename="../../app/gui/folders_panel.py" line="156"/>
+        <location filename="../../app/gui/folders_panel.py" line="159"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
@@ -307,59 +307,59 @@
         <translation>停止同步所选文件夹；其文档保留</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="132"/>
+        <location filename="../../app/gui/folders_panel.py" line="135"/>
         <source>folder not found</source>
         <translation>找不到文件夹</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/folders_panel.py" line="134"/>
+        <location filename="../../app/gui/folders_panel.py" line="137"/>
         <source>syncing %n file(s)</source>
         <translation>
             <numerusform>正在同步 %n 个文件</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="136"/>
+        <location filename="../../app/gui/folders_panel.py" line="139"/>
         <source>watching</source>
         <translation>监视中</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="138"/>
+        <location filename="../../app/gui/folders_panel.py" line="141"/>
         <source>paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="140"/>
+        <location filename="../../app/gui/folders_panel.py" line="143"/>
         <source>error: %1</source>
         <translation>出错：%1</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="142"/>
+        <location filename="../../app/gui/folders_panel.py" line="145"/>
         <source>not watching</source>
         <translation>未监视</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="145"/>
+        <location filename="../../app/gui/folders_panel.py" line="148"/>
         <source>last sync %1</source>
         <translation>上次同步 %1</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="146"/>
+        <location filename="../../app/gui/folders_panel.py" line="149"/>
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="156"/>
+        <location filename="../../app/gui/folders_panel.py" line="159"/>
         <source>Resume</source>
         <translation>恢复</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="161"/>
+        <location filename="../../app/gui/folders_panel.py" line="164"/>
         <source>Follow a folder</source>
         <translation>同步一个文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="189"/>
+        <location filename="../../app/gui/folders_panel.py" line="192"/>
         <source>Ignore rules for “%1”</source>
         <translation>“%1”的忽略规则</translation>
     </message>
@@ -1407,201 +1407,211 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
     </message>
     <message>
         <location filename="../../app/gui/schema_strings.py" line="86"/>
+        <source>Say &quot;not found&quot; when the passages miss the question&apos;s subject</source>
+        <translation>段落未提到问题的主题时回答“没有相关内容”</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="87"/>
+        <source>When most of the distinctive words of the question occur in none of the passages found, answer that the documents do not contain it and name the missing words, without asking the model. Turn off for a strong model that handles paraphrased questions.</source>
+        <translation>问题中的关键词大多不出现在任何找到的段落里时，直接回答文档中没有相关内容并列出缺少的词，不再询问模型。使用能理解同义改写的较强模型时可以关闭。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/schema_strings.py" line="88"/>
         <source>History turns kept</source>
         <translation>保留的历史轮数</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="87"/>
+        <location filename="../../app/gui/schema_strings.py" line="89"/>
         <source>Earlier question/answer pairs kept in the conversation, within the token budget.</source>
         <translation>在 token 预算内，对话中保留的早先问答轮数。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="88"/>
+        <location filename="../../app/gui/schema_strings.py" line="90"/>
         <source>Folders</source>
         <translation>文件夹同步</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="89"/>
+        <location filename="../../app/gui/schema_strings.py" line="91"/>
         <source>Folders that knowledge bases follow.</source>
         <translation>知识库同步的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="90"/>
+        <location filename="../../app/gui/schema_strings.py" line="92"/>
         <source>Watch followed folders</source>
         <translation>监视同步的文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="91"/>
+        <location filename="../../app/gui/schema_strings.py" line="93"/>
         <source>Apply changes in followed folders while the app runs; off, they are applied only on &apos;Sync now&apos; or localkb sync.</source>
         <translation>应用运行时自动应用同步文件夹中的更改；关闭后仅在“立即同步”或 localkb sync 时应用。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="92"/>
+        <location filename="../../app/gui/schema_strings.py" line="94"/>
         <source>Quiet time before reading (s)</source>
         <translation>读取前的静默时间（秒）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="93"/>
+        <location filename="../../app/gui/schema_strings.py" line="95"/>
         <source>A changed file is read once it has been left alone this long, so a file being saved is read once, complete.</source>
         <translation>文件在这段时间内没有再变化才会被读取，因此正在保存的文件只会在完整后读取一次。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="94"/>
+        <location filename="../../app/gui/schema_strings.py" line="96"/>
         <source>Full rescan every (minutes)</source>
         <translation>完整重新扫描间隔（分钟）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="95"/>
+        <location filename="../../app/gui/schema_strings.py" line="97"/>
         <source>Followed folders are compared with the index this often, for network drives and changes the watcher missed.</source>
         <translation>按此间隔将同步文件夹与索引比对，用于网络驱动器和监视遗漏的更改。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="96"/>
+        <location filename="../../app/gui/schema_strings.py" line="98"/>
         <source>Sharing</source>
         <translation>共享</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="97"/>
+        <location filename="../../app/gui/schema_strings.py" line="99"/>
         <source>Where knowledge bases keep their vectors: on this computer, or on a team&apos;s Chroma server.</source>
         <translation>知识库的向量存放位置：本机，或团队的 Chroma 服务器。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="98"/>
+        <location filename="../../app/gui/schema_strings.py" line="100"/>
         <source>Vector store</source>
         <translation>向量存储</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="99"/>
+        <location filename="../../app/gui/schema_strings.py" line="101"/>
         <source>&apos;embedded&apos; keeps everything on this computer; &apos;server&apos; shares knowledge bases with a team through a Chroma server.</source>
         <translation>“embedded”把一切保存在本机；“server”通过 Chroma 服务器与团队共享知识库。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="100"/>
+        <location filename="../../app/gui/schema_strings.py" line="102"/>
         <source>Server host</source>
         <translation>服务器主机</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="101"/>
+        <location filename="../../app/gui/schema_strings.py" line="103"/>
         <source>Name or address of the Chroma server.</source>
         <translation>Chroma 服务器的名称或地址。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="102"/>
+        <location filename="../../app/gui/schema_strings.py" line="104"/>
         <source>Server port</source>
         <translation>服务器端口</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="103"/>
+        <location filename="../../app/gui/schema_strings.py" line="105"/>
         <source>Port of the Chroma server (or of its token gate).</source>
         <translation>Chroma 服务器（或其令牌网关）的端口。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="104"/>
+        <location filename="../../app/gui/schema_strings.py" line="106"/>
         <source>Access token</source>
         <translation>访问令牌</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="105"/>
+        <location filename="../../app/gui/schema_strings.py" line="107"/>
         <source>Sent as &apos;Authorization: Bearer ...&apos;; ask whoever runs the server.</source>
         <translation>以“Authorization: Bearer ...”发送；请向服务器管理员索取。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="106"/>
+        <location filename="../../app/gui/schema_strings.py" line="108"/>
         <source>Use TLS (https)</source>
         <translation>使用 TLS（https）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="107"/>
+        <location filename="../../app/gui/schema_strings.py" line="109"/>
         <source>Connect with https; the server must be started with a certificate.</source>
         <translation>使用 https 连接；服务器必须配置证书启动。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="108"/>
+        <location filename="../../app/gui/schema_strings.py" line="110"/>
         <source>CA certificate file</source>
         <translation>CA 证书文件</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="109"/>
+        <location filename="../../app/gui/schema_strings.py" line="111"/>
         <source>PEM file that verifies the server&apos;s certificate; empty uses the system&apos;s certificates.</source>
         <translation>用于验证服务器证书的 PEM 文件；留空则使用系统证书。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="110"/>
+        <location filename="../../app/gui/schema_strings.py" line="112"/>
         <source>This computer writes shared knowledge bases</source>
         <translation>本机负责写入共享知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="111"/>
+        <location filename="../../app/gui/schema_strings.py" line="113"/>
         <source>One computer adds, changes and removes the documents of shared knowledge bases; the others read them and see each change once it is complete.</source>
         <translation>只有一台电脑添加、修改和删除共享知识库的文档；其他电脑只读，并在每次更改完整提交后看到它。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="112"/>
+        <location filename="../../app/gui/schema_strings.py" line="114"/>
         <source>Interface</source>
         <translation>界面</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="113"/>
+        <location filename="../../app/gui/schema_strings.py" line="115"/>
         <source>The desktop window.</source>
         <translation>桌面窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="114"/>
+        <location filename="../../app/gui/schema_strings.py" line="116"/>
         <source>Interface language</source>
         <translation>界面语言</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="115"/>
+        <location filename="../../app/gui/schema_strings.py" line="117"/>
         <source>Follows the system locale unless set.</source>
         <translation>未设置时跟随系统语言。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="116"/>
+        <location filename="../../app/gui/schema_strings.py" line="118"/>
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="117"/>
+        <location filename="../../app/gui/schema_strings.py" line="119"/>
         <source>English</source>
         <translation>English</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="118"/>
+        <location filename="../../app/gui/schema_strings.py" line="120"/>
         <source>中文（简体）</source>
         <translation>中文（简体）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="119"/>
+        <location filename="../../app/gui/schema_strings.py" line="121"/>
         <source>Say it is not in the documents</source>
         <translation>说明文档中没有</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="120"/>
+        <location filename="../../app/gui/schema_strings.py" line="122"/>
         <source>Answer from the model’s own knowledge, marked as such</source>
         <translation>用模型自身的知识回答，并加以标注</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="121"/>
+        <location filename="../../app/gui/schema_strings.py" line="123"/>
         <source>auto (from the model file)</source>
         <translation>auto（来自模型文件）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="122"/>
+        <location filename="../../app/gui/schema_strings.py" line="124"/>
         <source>On this computer</source>
         <translation>本机</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="123"/>
+        <location filename="../../app/gui/schema_strings.py" line="125"/>
         <source>On a Chroma server</source>
         <translation>Chroma 服务器</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="124"/>
+        <location filename="../../app/gui/schema_strings.py" line="126"/>
         <source>(built-in default)</source>
         <translation>（内置默认）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/schema_strings.py" line="125"/>
+        <location filename="../../app/gui/schema_strings.py" line="127"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
@@ -1609,17 +1619,17 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/gui/settings_dialog.py" line="149"/>
+        <location filename="../../app/gui/settings_dialog.py" line="151"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/gui/settings_dialog.py" line="201"/>
+        <location filename="../../app/gui/settings_dialog.py" line="203"/>
         <source>%1: %2</source>
         <translation>%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/gui/settings_dialog.py" line="208"/>
+        <location filename="../../app/gui/settings_dialog.py" line="210"/>
         <source>Cannot save settings: %1</source>
         <translation>无法保存设置：%1</translation>
     </message>

@@ -139,3 +139,16 @@ def test_an_answer_no_passage_backs_counts_as_not_found_and_stays_marked():
     answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
     assert answer.not_found
     assert [s.status for s in answer.sentences] == ["unsupported"] and "400" in answer.sentences[0].missing
+
+
+def test_passages_about_something_else_give_not_found_naming_what_is_missing():
+    chat, model = _chat("220 EUR per night [1].")
+    answer = chat.ask("What is the hotel limit per night at Disneyland Tokyo?", ["hr"])
+    assert answer.not_found and "prompt" not in model.events and answer.quote is None
+    assert answer.text.startswith("The documents do not contain the answer.")
+    assert '"Disneyland"' in answer.text and '"Tokyo"' in answer.text
+    assert answer.sources  # the closest passages stay visible, so the user can check
+    # The user can turn the check off (a strong model handles paraphrase): then the model answers.
+    chat.settings.answer.check_question_terms = False
+    answer = chat.ask("What is the hotel limit per night at Disneyland Tokyo?", ["hr"])
+    assert "prompt" in model.events and not answer.text.startswith("The documents do not contain")

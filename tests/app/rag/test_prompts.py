@@ -1,0 +1,45 @@
+"""The answer prompt: worked examples before the question, in the language asked, never with a custom prompt."""
+
+from app.rag import citations, prompts
+from app.settings import Settings
+
+
+def _passages():
+    return [prompts.PromptPassage(1, "policy.md", "The hotel limit is 220 EUR per night in London.")]
+
+
+def test_examples_come_between_system_prompt_and_question():
+    messages = prompts.answer_messages("What is the London hotel limit?", _passages(), [("earlier?", "earlier.")], "en")
+    roles = [m["role"] for m in messages]
+    # system, two worked turns, the conversation's earlier turn, then the real question last
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user", "assistant", "user"]
+    assert messages[-1]["content"].endswith("Question: What is the London hotel limit?")
+    assert messages[5]["content"] == "earlier?"
+    # The worked turns use exactly the real question's layout, so the model copies the right format.
+    assert messages[1]["content"].startswith("Passages:\n[1] (")
+    assert "\n\nQuestion: " in messages[1]["content"]
+
+
+def test_each_language_demonstrates_a_cited_answer_and_its_own_not_found_line():
+    for lang in ("en", "zh"):
+        turns = prompts.example_turns(lang)
+        answers = [a for _q, a in turns]
+        assert prompts.NOT_FOUND[lang] in answers
+        cited = [a for a in answers if citations.cited_numbers(a)]
+        assert cited, lang
+        # A demonstrated answer must be backed by its own passages, or it teaches unsupported answers.
+        for q, a in turns:
+            if a in cited:
+                passages = dict(enumerate([blk.split("\n", 1)[1] for blk in q.split("\n\n")[:-1]], start=1))
+                checked = citations.check(a, passages)
+                assert checked and all(s.supported for s in checked), (lang, a, checked)
+
+
+def test_a_custom_prompt_gets_no_examples():
+    settings = Settings()
+    settings.answer.prompt_en = "Answer like a pirate, citing [n]."
+    messages = prompts.answer_messages("q?", _passages(), [], "en", settings.answer)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert messages[0]["content"] == "Answer like a pirate, citing [n]."
+    # Chinese still uses the built-in prompt, so it keeps its examples.
+    assert len(prompts.answer_messages("问题？", _passages(), [], "zh", settings.answer)) == 6
