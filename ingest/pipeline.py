@@ -37,7 +37,7 @@ from ingest.errors import FileTimeout, FileTooLarge, IngestError
 from ingest.kb import KnowledgeBase
 from ingest.progress import CancelToken, FileEvent, NullProgress, Progress, ProgressSink
 from ingest.splitter import Splitter, document_id
-from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument
+from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument, file_of
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,8 @@ def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> t
 
     for raw in paths:
         p = Path(raw).expanduser()
+        if not p.exists() and Path(file_of(str(p))).is_file():
+            p = Path(file_of(str(p)))  # a member (`mail.eml › a.pdf`) is read again with its container
         if not p.exists():
             problems.append(FileEvent(str(p), "failed", "no such file or folder"))
             continue
@@ -349,7 +351,7 @@ class IngestPipeline:
             self._known_children = {}
             paths = {row.path for row in self.kb.documents()}
             for path in paths:
-                parent = path.split(CHILD_SEPARATOR, 1)[0]
+                parent = file_of(path)
                 if parent != path and parent in paths:
                     self._known_children.setdefault(parent, set()).add(path)
         keep = set(job.children or ())

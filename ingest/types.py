@@ -17,6 +17,15 @@ from dataclasses import dataclass, field
 CHILD_SEPARATOR = " › "
 
 
+def file_of(document_path: str) -> str:
+    """The file on disk a document comes from: itself, or the container a member was read from.
+
+    Member rows have no file of their own: they go when their container goes, move with it, and
+    are re-read only by re-reading it.
+    """
+    return document_path.split(CHILD_SEPARATOR, 1)[0]
+
+
 @dataclass(frozen=True)
 class Section:
     """A run of text from one place in a file."""

@@ -79,3 +79,14 @@ def test_changed_container_drops_members_it_no_longer_has(library, tmp_path: Pat
     kb = library.open_kb("t")
     assert kb.keyword_search("canteen soup", 5) == []
     assert kb.consistency_problems() == []
+
+
+def test_reindexing_a_member_rereads_its_container(library, tmp_path: Path) -> None:
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("keep.txt", "The warehouse opens at seven.")
+    library.ingest([archive], "t")
+    member = f"{archive}{CHILD_SEPARATOR}keep.txt"
+    report = library.reindex("t", [member])
+    assert {e.path: e.state for e in report.events} == {str(archive): "ok", member: "ok"}
+    assert library.open_kb("t").consistency_problems() == []

@@ -80,3 +80,22 @@ def test_not_an_epub(tmp_path: Path) -> None:
     path.write_bytes(b"%PDF-1.4 not really")
     with pytest.raises(CorruptFile, match="corrupt EPUB: not a valid zip archive"):
         load_file(path)
+
+
+def test_table_caption_heads_rows_with_declared_header(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(
+        "<h1>Quarterly report</h1><p>Figures below.</p>"
+        "<table><caption>Revenue by region</caption><thead><tr><th>Region</th><th>Q3 revenue</th></tr></thead>"
+        "<tbody><tr><td>East</td><td>1.2 M</td></tr><tr><td>West</td><td>0.8 M</td></tr></tbody></table>"
+        "<p>Closing remarks.</p>")
+    by_path = {s.heading_path: s.text.splitlines() for s in load_file(page).sections}
+    rows = by_path[("Quarterly report", "Revenue by region")]
+    assert rows == ["Revenue by region", "Region | Q3 revenue", "Region: East; Q3 revenue: 1.2 M", "Region: West; Q3 revenue: 0.8 M"]
+    assert "Closing remarks." in by_path[("Quarterly report",)]
+
+
+def test_layout_tables_are_not_data_tables(office: Path) -> None:
+    text = "\n".join(s.text for s in load_file(office / "example-steelJIS-datasheet.html").sections)
+    assert "C: 0.39 - 0.46; Si: 0.2 - 0.35; Mn: 0.65 - 1.1" in text  # a data table inside the page's layout tables
+    assert "Grade : | SNB22-3" in text  # a two-column layout row stays as it was
