@@ -8,6 +8,9 @@ one worker thread per knowledge base, which
   2. plans (`plan_sync`): files that are new or whose size or mtime differ from the catalogue,
      catalogued files that are gone (or now ignored), and moves -- a gone file whose content hash
      a new file has, which keeps its chunks under the new path instead of being read again;
+     the documents inside a file (mail attachments, zip members: `mail.eml › a.pdf`) are no
+     files on disk and are planned by their container's fate: gone with it, moved with it, and
+     left alone otherwise (the pipeline re-reads them whenever it re-reads their container);
   3. applies the plan under the knowledge base's writer lock: moves, the pipeline for the
      changed files (it skips same-content files by hash), then removals.
 `sync_once` is the same plan-and-apply over everything, for `localkb sync` and for the reconcile
@@ -33,6 +36,7 @@ from typing import Callable, Iterable, Sequence
 from ingest.ignore import DEFAULT_RULES, IgnoreRules
 from ingest.kb import KnowledgeBase, WriterBusy
 from ingest.progress import CancelToken, FileEvent
+from ingest.types import file_of
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +84,9 @@ def _folder_of(path: str, folders: Sequence[str]) -> str | None:
 @dataclass
 class SyncPlan:
     changed: list[str] = field(default_factory=list)  # new or changed on disk: read them
-    removed: list[str] = field(default_factory=list)  # catalogued but gone (or now ignored)
-    moved: list[tuple[str, str]] = field(default_factory=list)  # (old path, new path), same content
+    removed: list[str] = field(default_factory=list)  # catalogued but gone (or now ignored), members too
+    # (old path, new path), same content; a moved container's members follow it in the list.
+    moved: list[tuple[str, str]] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)  # modified within the debounce: look again later
 
     @property
@@ -144,7 +149,13 @@ def plan_sync(kb: KnowledgeBase, folders: Sequence[str], rules: IgnoreRules, tou
                 disk.update({p: v for p, v in sub.items() if not rules.ignored_under(Path(folder), Path(p))})
             else:
                 _stat_into(disk, path)
-    known = {d.path: d for d in kb.documents() if any(_under(d.path, s) for s in scope)}
+    # Members are in scope through their container's path: a touched `a.zip` covers `a.zip › b.txt`.
+    rows = [d for d in kb.documents() if any(_under(file_of(d.path), s) for s in scope)]
+    known = {d.path: d for d in rows if file_of(d.path) == d.path}
+    children: dict[str, list[str]] = defaultdict(list)  # container path -> its member rows
+    for d in rows:
+        if file_of(d.path) != d.path:
+            children[file_of(d.path)].append(d.path)
     plan = SyncPlan()
     now = time.time()
     for path, (size, mtime) in sorted(disk.items()):
@@ -180,16 +191,41 @@ def plan_sync(kb: KnowledgeBase, folders: Sequence[str], rules: IgnoreRules, tou
             plan.moved.append((old, path))
             plan.changed.remove(path)
             plan.removed.remove(old)
+
+    # Members share their container's fate.  One whose container is on disk is left alone even if
+    # the container changed: re-reading the container re-reads them and drops those it lost.
+    moved_from = {old: new for old, new in plan.moved}
+    for container in sorted(children):
+        if container in moved_from:
+            new = moved_from[container]
+            # Same bytes, so the same members: they keep their chunks under the new container path.
+            plan.moved += [(m, new + m[len(container):]) for m in sorted(children[container])]
+        elif container not in disk and container not in deferred:
+            plan.removed += children[container]  # gone with it (or orphaned by a crash between commits)
+    plan.removed.sort()
     return plan
 
 
 def apply_sync(kb: KnowledgeBase, plan: SyncPlan, ingest_files: IngestFiles, cancel: CancelToken) -> list[FileEvent]:
     """Carry out a plan; the caller holds the knowledge base's writer lock."""
     events: list[FileEvent] = []
+    not_moved: set[str] = set()  # containers read again instead of moved
     for old, new in plan.moved:
-        if kb.move_document(old, new):
+        container = file_of(old)
+        if container != old:
+            # A member moves only with its container.  If either move failed, the old row goes
+            # rather than linger as an orphan: a container read again instead brings its members
+            # back under its new path; a member whose own move failed (it has no indexed version,
+            # which the writer lock leaves no way to happen) returns when its container is next read.
+            if container in not_moved or not kb.move_document(old, new):
+                if kb.remove_document(old):
+                    events.append(FileEvent(old, "removed"))
+                continue
+            events.append(FileEvent(new, "moved", f"from {old}"))
+        elif kb.move_document(old, new):
             events.append(FileEvent(new, "moved", f"from {old}"))
         else:  # the old row vanished meanwhile: read the file instead
+            not_moved.add(old)
             plan.changed.append(new)
     if plan.changed:
         events.extend(ingest_files(list(plan.changed), cancel))
