@@ -27,6 +27,7 @@ from ingest import shared as shared_kb
 from ingest import watch
 from ingest.ignore import validate as validate_rules
 from ingest.store import ServerAddress, VectorStore, guarded, open_client
+from ingest.types import CHILD_SEPARATOR
 
 log = logging.getLogger(__name__)
 
@@ -282,8 +283,10 @@ class LibraryService:
             known = {d.path for d in base.documents()}
             for raw in paths_:
                 p = str(Path(raw).expanduser().resolve()) if str(raw) not in known else str(raw)
-                # A folder removes every document under it.
-                matches = [k for k in known if k == p or k.startswith(p.rstrip("/") + "/")]
+                # A folder removes every document under it; a file, the documents read from inside
+                # it (`mail.eml › a.pdf`), which would otherwise stay searchable with no way back to them.
+                matches = [k for k in known if k == p or k.startswith(p.rstrip("/") + "/")
+                           or k.startswith(p + CHILD_SEPARATOR)]
                 if not matches:
                     events.append(FileEvent(str(raw), "failed", f"not in knowledge base '{base.name}'"))
                 for m in sorted(matches):
