@@ -62,7 +62,7 @@ def question_terms(question: str) -> list[str]:
                     and w[0] not in _DEICTIC):
                 out.append(w)
     for m in re.finditer(r"[A-Za-z][A-Za-z0-9'’\-]*", text):
-        w = m.group(0).strip("'’-")
+        w = re.sub(r"['’]s$", "", m.group(0)).strip("'’-")  # "university's" is named as "university"
         low = w.lower()
         if len(low) > 2 and low not in STOPWORDS and low not in _FRAME_EN:
             out.append(w)

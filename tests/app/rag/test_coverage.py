@@ -32,3 +32,8 @@ def test_across_languages_the_check_does_not_apply():
     c = coverage("What is the hotel limit in London?", ["伦敦的酒店标准为每晚220欧元。"])
     assert not c.applies and not off_topic(c)
     assert not off_topic(coverage("伦敦的酒店标准是多少？", ["The hotel limit in London is 220 EUR."]))
+
+
+def test_a_possessive_is_named_without_its_s():
+    c = coverage("At what university's facility did the Panthers practice?", ["The Panthers practiced at home."])
+    assert "university" in c.missing and "university's" not in c.missing
