@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
 
 from app.gui.bridge import ServiceBridge
 from app.gui.folders_panel import FoldersPanel
+from ingest.types import file_of
 
 
 def ask_yes_no(parent: QWidget, title: str, text: str) -> bool:
@@ -313,7 +314,8 @@ class LibraryView(QWidget):
         remove = QAction(self.tr("Remove from knowledge base"), menu)
         remove.triggered.connect(lambda: self.remove(paths))
         open_file = QAction(self.tr("Open file"), menu)
-        open_file.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(paths[0])))
+        # An attachment or zip member has no file of its own: open the mail or archive holding it.
+        open_file.triggered.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(file_of(paths[0]))))
         menu.addActions([open_file, reindex, remove])
         menu.exec(self.docs.viewport().mapToGlobal(pos))
 

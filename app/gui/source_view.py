@@ -2,7 +2,9 @@
 
 PDF pages are rendered on a worker (`pdf_page.render_page`); other formats show the page's
 extracted text, asked of the library through the bridge, with the passage marked.  Showing a new
-source while an older one still renders simply drops the older result.
+source while an older one still renders simply drops the older result.  A document read from
+inside another file (an e-mail attachment, a zip member: `mail.eml › report.pdf`) has no file of
+its own: it always shows its stored text, and is "no longer there" only when its container is not.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QScrollArea, QS
 from app.gui.bridge import ServiceBridge
 from app.gui.pdf_page import RenderedPage, render_page
 from app.gui.workers import Task
+from ingest.types import file_of
 
 _request_ids = itertools.count(1)
 
@@ -95,19 +98,23 @@ class SourceView(QWidget):
         self.source = dict(source)
         self.rendered = None
         path = Path(str(source.get("path", "")))
+        file = Path(file_of(str(path)))  # the file on disk: the document, or the one it was read from
+        member = str(path)[len(str(file)):]  # " › report.pdf" for a member, "" for a file
         page = source.get("page")
         where = self.tr("page %1").replace("%1", str(page)) if page else ""
         heading = " › ".join(source.get("heading_path") or ())
-        parts = [f"<b>[{source.get('n', '')}] {html.escape(path.name)}</b>", where, html.escape(heading)]
+        parts = [f"<b>[{source.get('n', '')}] {html.escape(file.name + member)}</b>", where, html.escape(heading)]
         self.title.setText(" · ".join(p for p in parts if p))
         self.title.setToolTip(str(path))
         self._request = next(_request_ids)
-        self._set_enabled(path.exists(), pdf=path.suffix.lower() == ".pdf")
-        if not path.exists():
+        # A member has no file to render, whatever its type: its pages are shown as stored text.
+        pdf = not member and path.suffix.lower() == ".pdf"
+        self._set_enabled(file.exists(), pdf=pdf)
+        if not file.exists():
             self._show_text_fallback(self.tr("The file is no longer at %1. Move it back, or remove it from the "
-                                             "knowledge base and add it again.").replace("%1", str(path)))
+                                             "knowledge base and add it again.").replace("%1", str(file)))
             return
-        if path.suffix.lower() == ".pdf":
+        if pdf:
             self._render_pdf(path, int(page or 1), int(source.get("start", 0)), int(source.get("end", 0)))
         else:
             self.message.setText(self.tr("Loading page…"))
@@ -176,4 +183,5 @@ class SourceView(QWidget):
 
     def open_file(self) -> None:
         if self.source:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.source["path"])))
+            # A member cannot be opened by itself: open the mail or archive that holds it.
+            QDesktopServices.openUrl(QUrl.fromLocalFile(file_of(str(self.source["path"]))))
