@@ -179,3 +179,25 @@ def test_a_watched_folder_keeps_members_across_rescans(library, zoo: Path) -> No
     plan = watch.plan_sync(base, [str(zoo)], IgnoreRules(watch.ignore_rules_text(base)),
                            touched=[str(zoo / "archive.zip")])
     assert plan.removed == [str(zoo / "archive.zip"), members(zoo)["axolotl"]]
+
+
+def test_a_container_that_cannot_be_moved_is_read_again_with_its_members(library, zoo: Path) -> None:
+    """No orphans and no duplicates when a planned move falls back to reading the file."""
+    from ingest import watch
+    from ingest.ignore import IgnoreRules
+    from ingest.progress import CancelToken
+
+    library.follow("w", [zoo])
+    library.sync("w")
+    base = library.open_kb("w")
+    os.rename(zoo / "archive.zip", zoo / "renamed.zip")
+    with base.writer():
+        plan = watch.plan_sync(base, [str(zoo)], IgnoreRules(watch.ignore_rules_text(base)))
+        assert plan.moved == [(str(zoo / "archive.zip"), str(zoo / "renamed.zip")),
+                              (members(zoo)["axolotl"], f"{zoo / 'renamed.zip'}{CHILD_SEPARATOR}notes/tank.txt")]
+        base.remove_document(str(zoo / "archive.zip"))  # the container's row vanished after planning
+        watch.apply_sync(base, plan, lambda files, token: library._pipeline(base, None, token).run(files),
+                         CancelToken())
+    assert keyword_paths(library, "axolotl") == {f"{zoo / 'renamed.zip'}{CHILD_SEPARATOR}notes/tank.txt"}
+    assert not any("archive.zip" in p for p in catalogue(library))
+    assert base.consistency_problems() == []
