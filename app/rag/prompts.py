@@ -134,9 +134,10 @@ def user_message(question: str, passages: Sequence[PromptPassage], lang: str) ->
 
 
 def answer_messages(question: str, passages: Sequence[PromptPassage], history: Sequence[tuple[str, str]],
-                    lang: str, answer_settings=None) -> list[dict]:
+                    lang: str, answer_settings=None, examples: bool = True) -> list[dict]:
     messages = [{"role": "system", "content": system_prompt(lang, answer_settings)}]
-    for q, a in [*example_turns(lang, answer_settings), *history]:
+    shown = example_turns(lang, answer_settings) if examples else []
+    for q, a in [*shown, *history]:
         messages.append({"role": "user", "content": q})
         messages.append({"role": "assistant", "content": a})
     messages.append({"role": "user", "content": user_message(question, passages, lang)})

@@ -43,3 +43,8 @@ def test_a_custom_prompt_gets_no_examples():
     assert messages[0]["content"] == "Answer like a pirate, citing [n]."
     # Chinese still uses the built-in prompt, so it keeps its examples.
     assert len(prompts.answer_messages("问题？", _passages(), [], "zh", settings.answer)) == 6
+
+
+def test_examples_can_be_left_out_for_a_model_that_copies_them():
+    messages = prompts.answer_messages("q?", _passages(), [], "en", examples=False)
+    assert [m["role"] for m in messages] == ["system", "user"]

@@ -152,3 +152,25 @@ def test_passages_about_something_else_give_not_found_naming_what_is_missing():
     chat.settings.answer.check_question_terms = False
     answer = chat.ask("What is the hotel limit per night at Disneyland Tokyo?", ["hr"])
     assert "prompt" in model.events and not answer.text.startswith("The documents do not contain")
+
+
+def test_a_tiny_model_gets_no_worked_examples(tmp_path):
+    from app.services import chat as chat_mod
+
+    tiny, big = tmp_path / "tiny.gguf", tmp_path / "big.gguf"
+    tiny.write_bytes(b"x" * 1024)
+    with open(big, "wb") as f:  # sparse: the size counts, not the bytes
+        f.truncate(chat_mod.EXAMPLES_MIN_MODEL_BYTES)
+    seen = {}
+    for path in (tiny, big):
+        chat, model = _chat("220 EUR per night [1].")
+        model.path = path
+        real_stream = model.stream
+
+        def stream(messages, _real=real_stream, _p=path, **kw):
+            seen[_p.name] = len(messages)
+            return _real(messages, **kw)
+
+        model.stream = stream
+        chat.ask("What is the hotel limit per night in London?", ["hr"])
+    assert seen == {"tiny.gguf": 2, "big.gguf": 6}
