@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.errors import CorruptFile, EncryptedFile
 from ingest.loaders.archive import check_zip
-from ingest.loaders.text import clean_text, looks_like_caption, sections_from_headings, table_block
+from ingest.loaders.text import clean_text, pop_caption, sections_from_headings, table_block
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -155,13 +155,7 @@ def _body_lines(element: Any, lines: list[tuple[int, str | None] | str], styles:
             for box in boxes:
                 _body_lines(box, lines, styles)
         elif tag == _TABLE:
-            caption = ""
-            end = len(lines)
-            while end and lines[end - 1] == "":
-                end -= 1
-            if end and isinstance(lines[end - 1], str) and looks_like_caption(lines[end - 1], last_style):
-                caption = lines[end - 1]
-                del lines[end - 1:]
+            caption = pop_caption(lines, last_style)
             lines.extend(table_block(list(table_lines(table_rows(child))), caption))
         elif tag in _CONTAINERS:
             _body_lines(child, lines, styles)

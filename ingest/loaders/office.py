@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.loaders.archive import check_zip
-from ingest.loaders.text import clean_text, decode_bytes, looks_like_caption, sections_from_headings, table_block
+from ingest.loaders.text import clean_text, decode_bytes, pop_caption, sections_from_headings, table_block
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -194,13 +194,7 @@ def load_docx(path: Path, options: LoadOptions) -> LoadedDocument:
     last_style = ""  # style id of the paragraph just before, to recognise a table's caption
     for block in document.iter_inner_content():
         if isinstance(block, Table):
-            caption = ""
-            end = len(lines)
-            while end and lines[end - 1] == "":
-                end -= 1
-            if end and isinstance(lines[end - 1], str) and looks_like_caption(lines[end - 1], last_style):
-                caption = lines[end - 1]
-                del lines[end - 1:]
+            caption = pop_caption(lines, last_style)
             lines.extend(table_block(list(table_lines(_docx_table_rows(block))), caption))
             last_style = ""
             continue

@@ -115,6 +115,18 @@ def looks_like_caption(text: str, style: str = "") -> bool:
     return "caption" in style.lower() or bool(_CAPTION.match(text))
 
 
+def pop_caption(lines: list, style: str = "") -> str:
+    """Take the caption paragraph just before a table off `lines` (blank lines skipped); "" if none."""
+    end = len(lines)
+    while end and lines[end - 1] == "":
+        end -= 1
+    if end and isinstance(lines[end - 1], str) and looks_like_caption(lines[end - 1], style):
+        caption = lines[end - 1]
+        del lines[end - 1:]
+        return caption
+    return ""
+
+
 def table_block(rows: list[str], caption: str = "") -> list[tuple[int, str | None] | str]:
     """Lines for a table's rows; with a caption, the rows get it as the last heading of their path."""
     if not caption:
