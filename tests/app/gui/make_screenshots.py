@@ -84,6 +84,10 @@ class RetrievalOnlyChat:
 UNBACKED = {"en": "Hotel bookings above the limit are approved automatically by the finance team.",
             "zh": "超出保修期的维修一律免费上门服务。"}
 QUESTIONS = {"en": "How much can I spend on a hotel night when travelling?", "zh_CN": "FieldLogger 的保修期是多久？"}
+# Questions that make the default model state something no passage backs, checked without any injection:
+# the battery's replacement price is in no document, and the model borrows the calibration fee (380 元).
+PROVOKING = {"en": "How much can I spend on a hotel night when travelling?",
+             "zh_CN": "FieldLogger 的电池续航多久？换一次电池要多少钱？"}
 
 
 class WithAnUnbackedSentence:
@@ -116,8 +120,11 @@ class WithAnUnbackedSentence:
         return answer
 
 
-def answers(out: Path) -> None:
-    """The checked answers with their quotes, in English and in Chinese, each in its own window."""
+def answers(out: Path, questions: dict = QUESTIONS, inject: bool = True) -> None:
+    """The checked answers with their quotes, in English and in Chinese, each in its own window.
+
+    `inject` adds one unbacked sentence to each answer; without it the marks are the model's own.
+    """
     from app.gui import build_window, install_translators, save_screenshot
     from app.settings import Settings
 
@@ -128,10 +135,10 @@ def answers(out: Path) -> None:
         # One set of services for both windows: the embedder and the model load once.
         if "services" not in made:
             library, chat = factory(settings)
-            made["services"] = library, WithAnUnbackedSentence(chat)
+            made["services"] = library, (WithAnUnbackedSentence(chat) if inject else chat)
         return made["services"]
 
-    for language, question in QUESTIONS.items():
+    for language, question in questions.items():
         translators = install_translators(app, language)
         settings = Settings()
         settings.ui.language = language
@@ -251,5 +258,7 @@ if __name__ == "__main__":
     mode = sys.argv[2] if len(sys.argv) > 2 else "en"
     if mode == "answers":
         answers(target)
+    elif mode == "provoked":
+        answers(target, PROVOKING, inject=False)
     else:
         main(target, mode)
