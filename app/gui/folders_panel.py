@@ -39,6 +39,15 @@ def edit_rules(parent: QWidget, title: str, text: str) -> str | None:
     return editor.toPlainText() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
+
+def tool_button(text: str, tip: str, slot: Any) -> QToolButton:
+    """A small text button with a tooltip, as the library column's toolbars use."""
+    btn = QToolButton()
+    btn.setText(text)
+    btn.setToolTip(tip)
+    btn.clicked.connect(slot)
+    return btn
+
 class FoldersPanel(QWidget):
     def __init__(self, bridge: ServiceBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,12 +60,12 @@ class FoldersPanel(QWidget):
         title = QLabel(self.tr("<b>Followed folders</b>"))
         title.setToolTip(self.tr("Files added, changed, moved or deleted in these folders are applied to the "
                                  "knowledge base automatically."))
-        self.follow_btn = self._tool(self.tr("Follow…"), self.tr("Follow a folder: keep this knowledge base in sync with it"),
+        self.follow_btn = tool_button(self.tr("Follow…"), self.tr("Follow a folder: keep this knowledge base in sync with it"),
                                      self._pick_folder)
-        self.sync_btn = self._tool(self.tr("Sync now"), self.tr("Compare the folders with the index now"), self._sync)
-        self.pause_btn = self._tool(self.tr("Pause"), self.tr("Pause or resume watching"), self._toggle_pause)
-        self.rules_btn = self._tool(self.tr("Ignore…"), self.tr("Files and folders that are never indexed"), self._rules)
-        self.stop_btn = self._tool(self.tr("Stop"), self.tr("Stop following the selected folder; its documents stay"),
+        self.sync_btn = tool_button(self.tr("Sync now"), self.tr("Compare the folders with the index now"), self._sync)
+        self.pause_btn = tool_button(self.tr("Pause"), self.tr("Pause or resume watching"), self._toggle_pause)
+        self.rules_btn = tool_button(self.tr("Ignore…"), self.tr("Files and folders that are never indexed"), self._rules)
+        self.stop_btn = tool_button(self.tr("Stop"), self.tr("Stop following the selected folder; its documents stay"),
                                    self._stop)
         header = QHBoxLayout()
         header.addWidget(title)
@@ -81,13 +90,6 @@ class FoldersPanel(QWidget):
         bridge.folders_changed.connect(self.show_folders)
         bridge.ignore_rules_ready.connect(self._edit_rules)
         self.set_kb("")
-
-    def _tool(self, text: str, tip: str, slot: Any) -> QToolButton:
-        btn = QToolButton()
-        btn.setText(text)
-        btn.setToolTip(tip)
-        btn.clicked.connect(slot)
-        return btn
 
     # -- state ---------------------------------------------------------------------------------
 

@@ -15,10 +15,10 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QMenu, QMessageBox, QPushButton,
-                               QSplitter, QStackedWidget, QToolButton, QTreeView, QVBoxLayout, QWidget)
+                               QSplitter, QStackedWidget, QTreeView, QVBoxLayout, QWidget)
 
 from app.gui.bridge import ServiceBridge
-from app.gui.folders_panel import FoldersPanel
+from app.gui.folders_panel import FoldersPanel, tool_button
 from ingest.types import file_of
 
 
@@ -53,9 +53,9 @@ class LibraryView(QWidget):
         self.kb_list.currentItemChanged.connect(lambda *_: self._current_changed())
         self.kb_list.setAcceptDrops(False)
 
-        new_btn = self._tool(self.tr("New"), self.tr("Create a knowledge base"), self._create)
-        self.rename_btn = self._tool(self.tr("Rename"), self.tr("Rename the current knowledge base"), self._rename)
-        self.delete_btn = self._tool(self.tr("Delete"), self.tr("Delete the current knowledge base and its index"),
+        new_btn = tool_button(self.tr("New"), self.tr("Create a knowledge base"), self._create)
+        self.rename_btn = tool_button(self.tr("Rename"), self.tr("Rename the current knowledge base"), self._rename)
+        self.delete_btn = tool_button(self.tr("Delete"), self.tr("Delete the current knowledge base and its index"),
                                      self._delete)
         kb_header = QHBoxLayout()
         kb_title = QLabel(self.tr("<b>Knowledge bases</b>"))
@@ -69,7 +69,7 @@ class LibraryView(QWidget):
         self.filter.setPlaceholderText(self.tr("Filter documents…"))
         self.filter.setClearButtonEnabled(True)
         self.filter.setAcceptDrops(False)
-        add_btn = self._tool(self.tr("Add…"), self.tr("Add files to the current knowledge base"), self._pick_files)
+        add_btn = tool_button(self.tr("Add…"), self.tr("Add files to the current knowledge base"), self._pick_files)
 
         self.model = QStandardItemModel(0, 5, self)
         self.model.setHorizontalHeaderLabels([self.tr("Document"), self.tr("Status"), self.tr("Pages"),
@@ -133,13 +133,6 @@ class LibraryView(QWidget):
         bridge.documents_changed.connect(self.show_documents)
         self._update_buttons()
         self.show_documents("", [])
-
-    def _tool(self, text: str, tip: str, slot: Any) -> QToolButton:
-        btn = QToolButton()
-        btn.setText(text)
-        btn.setToolTip(tip)
-        btn.clicked.connect(slot)
-        return btn
 
     def _empty_state(self) -> QWidget:
         box = QWidget()
