@@ -29,6 +29,15 @@ if TYPE_CHECKING:
 HEADERS = ("From", "To", "Cc", "Subject", "Date")
 
 
+def _header_sections(headers: dict, attachments: list[str]) -> list[Section]:
+    """The "headers" section of a mail (.eml or .msg): its non-empty headers and attachment names."""
+    lines = [f"{name}: {value}" for name, value in headers.items() if value]
+    if attachments:
+        lines.append("Attachments: " + ", ".join(attachments))
+    head = clean_text("\n".join(lines))
+    return [Section(text=head, label="headers")] if head else []
+
+
 def _header(message: EmailMessage, name: str) -> str:
     try:
         value = message[name]
@@ -125,14 +134,7 @@ def load_eml(path: Path, options: LoadOptions) -> LoadedDocument:
         message = email.message_from_bytes(data, policy=policy)
     warnings: list[str] = []
     headers = {name: _header(message, name) for name in HEADERS}  # type: ignore[arg-type]
-    lines = [f"{name}: {value}" for name, value in headers.items() if value]
-    attachments = _attachment_names(message)  # type: ignore[arg-type]
-    if attachments:
-        lines.append("Attachments: " + ", ".join(attachments))
-    sections = []
-    head = clean_text("\n".join(lines))
-    if head:
-        sections.append(Section(text=head, label="headers"))
+    sections = _header_sections(headers, _attachment_names(message))  # type: ignore[arg-type]
 
     content_type = message.get_content_type()
     parts: list[Message] = []
@@ -194,15 +196,9 @@ def load_msg(path: Path, options: LoadOptions) -> LoadedDocument:
             "Date": email.utils.format_datetime(date) if date is not None and hasattr(date, "tzinfo") else date,
         }
         headers = {k: " ".join(str(v).split()) for k, v in headers.items() if v}
-        lines = [f"{name}: {value}" for name, value in headers.items()]
         raw = list(getattr(message, "attachments", []) or [])
         names = [_msg_attachment_name(a, i) for i, a in enumerate(raw, start=1)]
-        if names:
-            lines.append("Attachments: " + ", ".join(names))
-        sections = []
-        head = clean_text("\n".join(lines))
-        if head:
-            sections.append(Section(text=head, label="headers"))
+        sections = _header_sections(headers, names)
         warnings: list[str] = []
         body = _msg_body(message)
         if body:
