@@ -20,6 +20,19 @@ class KnowledgeBaseError(LocalKBError):
     """A knowledge base is missing, misnamed, or cannot be opened."""
 
 
+class KnowledgeBaseDamaged(KnowledgeBaseError):
+    """A knowledge base's files are damaged (truncated catalogue, missing vectors, broken keyword
+    index); `localkb repair --kb NAME`, or Rebuild in the window, rebuilds it.  `kb` names it, so
+    the window can offer the rebuild for the right one."""
+
+    def __init__(self, message: str, kb: str = "") -> None:
+        super().__init__(message)
+        self.kb = kb
+
+    def __reduce__(self):  # keeps `kb` across the engine process's pipe
+        return (type(self), (str(self), self.kb))
+
+
 class ModelError(LocalKBError):
     """A model file is missing, unreadable, or failed to load."""
 
