@@ -12,13 +12,17 @@ def main(argv: list[str] | None = None) -> int:
     return run(argv)
 
 
-def gui_main() -> int:
-    """Double-click entry: always the window, whatever the arguments."""
+def gui_main(argv: list[str] | None = None) -> int:
+    """Double-click entry: always the window; arguments that are existing files or folders (the
+    desktop's "Open with", `%F` in the .desktop entry) are added to the current knowledge base."""
+    import os
+
     from app import paths
     from app.gui import launch
 
+    argv = list(sys.argv[1:] if argv is None else argv)
     paths.make_private()
-    return launch([])
+    return launch([], open_paths=[a for a in argv if os.path.exists(a)])
 
 
 if __name__ == "__main__":

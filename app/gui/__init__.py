@@ -75,8 +75,12 @@ def _load_settings() -> tuple[Any, str | None]:
         return Settings(), f"{exc}. Using default settings until the file is fixed or saved from Settings."
 
 
-def launch(argv: list[str], screenshot: str | None = None) -> int:
-    """Open the window and run until it closes; with `screenshot`, save a PNG once idle and exit."""
+def launch(argv: list[str], screenshot: str | None = None, open_paths: list[str] | None = None) -> int:
+    """Open the window and run until it closes; with `screenshot`, save a PNG once idle and exit.
+
+    `open_paths` are files the desktop handed over ("Open with LocalKB", or files dropped on the
+    launcher): they are added to the current knowledge base as if dropped on the window.
+    """
     started = time.perf_counter()
     if screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -102,6 +106,8 @@ def launch(argv: list[str], screenshot: str | None = None) -> int:
     window.show()
     if problem:
         window.show_error(problem)
+    if open_paths:
+        window.add_paths([str(Path(p).resolve()) for p in open_paths])
     log.info("window shown %.2fs after launch", time.perf_counter() - started)
     if screenshot:
         return _screenshot_when_idle(app, window, Path(screenshot))
