@@ -99,6 +99,15 @@ async def _reply(send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def chroma_command() -> list[str]:
+    """How to start Chroma's server: the `chroma` command beside this Python, or, in the installed
+    app (which has no Python and no `chroma` script), the app itself with `--chroma-cli`, which
+    runs the same Rust server from chromadb inside the bundle."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--chroma-cli"]
+    return [chroma_executable()]
+
+
 def chroma_executable() -> str:
     """The `chroma` command that chromadb installs beside this Python."""
     here = Path(sys.executable).parent / "chroma"
@@ -113,7 +122,7 @@ def start_chroma(path: Path, port: int, host: str = "127.0.0.1", timeout_s: floa
     """Start `chroma run` and wait until it answers; raises RuntimeError with its output if it cannot."""
     path.mkdir(parents=True, exist_ok=True)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL
-    proc = subprocess.Popen([chroma_executable(), "run", "--path", str(path), "--host", host, "--port", str(port)],
+    proc = subprocess.Popen([*chroma_command(), "run", "--path", str(path), "--host", host, "--port", str(port)],
                             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
