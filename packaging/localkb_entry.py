@@ -10,6 +10,11 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # the engine and ingestion run in spawned processes
+    if sys.argv[1:2] == ["--chroma-cli"]:
+        # `localkb serve-chroma` starts Chroma's server through this (app/chroma_gate.py).
+        import chromadb_rust_bindings
+
+        sys.exit(chromadb_rust_bindings.cli(["chroma", *sys.argv[2:]]))
     if sys.argv[1:2] == ["--gui"]:
         from app.__main__ import gui_main
 
