@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.loaders.archive import check_zip
-from ingest.loaders.text import TABLE_LEVEL, clean_text, decode_bytes, detect_encoding, sections_from_headings
+from ingest.loaders.text import TABLE_LEVEL, clean_text, decode_bytes, detect_encoding, read_bounded, sections_from_headings
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -206,8 +206,10 @@ def _sections(root: Any, strip_boilerplate: bool) -> list[Section]:
 
 def load_html(path: Path, options: LoadOptions) -> LoadedDocument:
     """An HTML page: one Section per heading block."""
-    title, sections = html_sections(path.read_bytes())
-    return LoadedDocument(file_type="html", sections=sections, title=clean_text(title))
+    warnings: list[str] = []
+    # A cut page still parses (lxml closes what is open); a whole 200 MB page would need ~10x that.
+    title, sections = html_sections(read_bounded(path, warnings))
+    return LoadedDocument(file_type="html", sections=sections, title=clean_text(title), warnings=warnings)
 
 
 def load_epub(path: Path, options: LoadOptions) -> LoadedDocument:

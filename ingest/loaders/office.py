@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.loaders.archive import check_zip
-from ingest.loaders.text import clean_text, decode_bytes, pop_caption, sections_from_headings, table_block
+from ingest.loaders.text import clean_text, decode_bytes, pop_caption, read_bounded, sections_from_headings, table_block
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -338,11 +338,11 @@ def load_csv(path: Path, options: LoadOptions) -> LoadedDocument:
     """CSV/TSV: header-carrying rows, split into sections of ROWS_PER_SECTION rows."""
     import io
 
-    text = decode_bytes(path.read_bytes()).replace("\x00", "")
+    warnings: list[str] = []
+    text = decode_bytes(read_bounded(path, warnings)).replace("\x00", "")
     suffix = path.suffix.lower()
     dialect = _dialect(text[:64 * 1024], suffix)
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    warnings: list[str] = []
     rows = []
     for count, row in enumerate(reader):
         if count >= MAX_TABLE_ROWS:
