@@ -9,6 +9,7 @@ wraps them in an OLE2 container, which is also what the legacy .doc/.xls/.ppt fo
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from ingest.errors import CorruptFile, EncryptedFile
@@ -62,3 +63,28 @@ def check_zip(path: Path, kind: str) -> None:
             raise CorruptFile(
                 f"corrupt {label}: looks like a zip bomb ({m.filename} expands {m.file_size // max(m.compress_size, 1)}x)"
             )
+    _check_stated_sizes(path, label, members)
+
+
+def _check_stated_sizes(path: Path, label: str, members: list[zipfile.ZipInfo]) -> None:
+    """Raise `CorruptFile` when a member inflates to more than the directory says it holds.
+
+    The checks above trust the directory, and a zip can lie: a member that says 1 KB may inflate
+    to gigabytes, and zipfile's read() (what python-docx, openpyxl and ebooklib call) inflates up
+    to 2 GiB in one piece before it compares.  Read in 1 MiB steps instead, zipfile stops at the
+    stated size and its CRC check fails, so a lie costs a megabyte, not the worker's memory.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for m in members:
+                if m.is_dir() or m.flag_bits & 0x1:  # encrypted members are refused when read
+                    continue
+                try:
+                    with archive.open(m) as fh:
+                        while fh.read(1 << 20):
+                            pass
+                except NotImplementedError:  # a compression method zipfile lacks: its reader says so
+                    continue
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CorruptFile(f"corrupt {label}: a part is not what the zip directory says ({first})") from None
