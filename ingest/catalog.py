@@ -7,6 +7,7 @@ owed.  Schema changes are an append-only list of named migrations, as in simonw/
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -56,6 +57,45 @@ MIGRATIONS: list[tuple[str, str]] = [
         "ALTER TABLE documents ADD COLUMN failed_hash TEXT",
     ),
 ]
+
+
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_HEADER = b"SQLite format 3\x00"
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """Whether an sqlite3 error means the file is damaged (as opposed to locked, full or read-only)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def truncation(path: Path) -> str:
+    """Why `path` is shorter than its own header says it is, or '' when it is not.
+
+    SQLite reads a truncated file happily until a query reaches a missing page; the header's page
+    count (valid when its two change counters agree) finds the damage on open instead.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+        size = os.path.getsize(path)
+    except FileNotFoundError:
+        return ""
+    if not head:
+        return ""
+    if len(head) < 100 or not head.startswith(_HEADER):
+        return f"{path.name} is not a SQLite database ({size} bytes)"
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    if head[24:28] == head[92:96] and pages and size < pages * page_size:
+        return f"{path.name} is cut short: {size} bytes of {pages * page_size}"
+    return ""
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -15,10 +15,15 @@ published at the start of the writer's next write.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
+import os
 import re
+import shlex
+import shutil
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -28,7 +33,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from app.errors import KnowledgeBaseError
+from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
 from ingest import catalog, keyword
 from ingest import shared as shared_kb
 from ingest.store import StoreUnavailable, VectorStore
@@ -41,6 +46,85 @@ KB_NAME = re.compile(r"^[\w][\w .\-]{0,63}$", re.UNICODE)
 
 class WriterBusy(KnowledgeBaseError):
     """Another process (or an ingest in this one) is writing the knowledge base; try again later."""
+
+
+@contextmanager
+def writer_lock(root: Path, name: str, wait_s: float = 0.0, cancel=None) -> Iterator[None]:
+    """The writer lock of the KB in `root`: an flock, so a second holder is refused whether it is
+    another process or another KnowledgeBase object of this one (folder sync waits behind a
+    user's ingest in the same engine)."""
+    try:
+        fh = open(root / ".writer.lock", "w")
+    except OSError as exc:
+        raise write_failure(exc, name, root) or KnowledgeBaseError(
+            f"Cannot open knowledge base '{name}' for writing: {exc.strerror or exc}.") from exc
+    deadline = time.monotonic() + wait_s
+    with fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline or (cancel is not None and cancel.cancelled):
+                    raise WriterBusy(
+                        f"Knowledge base '{name}' is being changed by another LocalKB window or command; try again when it finishes."
+                    ) from exc
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_FULL_WORDS = ("no space left", "disk is full", "os error 28", "errno 28", "quota exceeded")
+_READ_ONLY_WORDS = ("read-only file system", "readonly database", "os error 30", "errno 30", "permission denied",
+                    "os error 13", "errno 13", "operation not permitted")
+
+
+def write_failure(exc: BaseException, name: str, root: Path) -> KnowledgeBaseError | None:
+    """A user's words for a write that failed because the disk is full or the folder is read-only.
+
+    SQLite, Chroma's Rust core and Python each report these differently (an errno, "database or
+    disk is full", "os error 28"), so the whole cause chain is read.  None: some other failure.
+    """
+    chain, seen = [], set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    codes = {e.errno for e in chain if isinstance(e, OSError)}
+    text = " | ".join(f"{type(e).__name__}: {e}" for e in chain).lower()
+    elsewhere = [e for e in chain if isinstance(e, OSError) and e.filename
+                 and not os.path.realpath(str(e.filename)).startswith(os.path.realpath(root))]
+    if elsewhere:  # a source file, not the knowledge base: the pipeline's own per-file reasons cover it
+        return None
+    if codes & {errno.ENOSPC, errno.EDQUOT} or any(w in text for w in _FULL_WORDS):
+        return KnowledgeBaseError(
+            f"The disk holding knowledge base '{name}' is full ({root}). Free some space, then add the files "
+            "again: what was already indexed is intact, and the rest is read where it stopped.")
+    # SQLite says only "unable to open database file" when it cannot create its -shm file beside a
+    # catalogue on a read-only file system; the folder itself tells which it is.
+    cannot_open = "unable to open database file" in text or "attempt to write" in text
+    if (codes & {errno.EROFS, errno.EACCES, errno.EPERM} or any(w in text for w in _READ_ONLY_WORDS)
+            or (cannot_open and _read_only(root))):
+        return KnowledgeBaseError(
+            f"LocalKB cannot write to knowledge base '{name}' ({root}): the folder is read-only or belongs to "
+            "someone else. Make it writable and try again; nothing in it was changed.")
+    return None
+
+
+def _read_only(root: Path) -> bool:
+    try:
+        if os.statvfs(root).f_flag & os.ST_RDONLY:
+            return True
+    except OSError:
+        return False
+    return not os.access(root, os.W_OK)
+
+
+def repair_hint(name: str) -> str:
+    return f"Rebuild it with Rebuild in the window, or: localkb repair --kb {shlex.quote(name)}"
 
 
 def validate_name(name: str) -> str:
@@ -98,14 +182,35 @@ class KnowledgeBase:
 
     def __init__(self, root: Path, name: str | None = None, store_factory: Callable[[], VectorStore] | None = None,
                  shared_factory: Callable[[VectorStore], "shared_kb.SharedCatalog"] | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, check: bool = True) -> None:
         """`store_factory` opens the vector store (default: embedded under `root`); `shared_factory`
-        makes this a shared knowledge base, written here unless `read_only`."""
+        makes this a shared knowledge base, written here unless `read_only`.
+
+        Opening checks, cheaply, that the catalogue is whole and that the keyword index and the
+        vectors are all there, and raises `KnowledgeBaseDamaged` if not; `check=False` opens a
+        damaged knowledge base for repair.
+        """
         self.root = root
         self.name = name or root.name
-        root.mkdir(parents=True, exist_ok=True)
+        self._check = check
+        self._embedded = store_factory is None
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_failure(exc, self.name, root) or KnowledgeBaseError(
+                f"Cannot create knowledge base '{self.name}' in {root}: {exc.strerror or exc}.") from exc
         self._lock = threading.RLock()
-        self._conn = catalog.connect(root / "catalog.sqlite3")
+        self._writing = 0  # writer() blocks this object is inside; only a writer collects garbage
+        if check:
+            problem = self._catalogue_problem()
+            if problem:
+                raise self.damaged(problem)
+        try:
+            self._conn = catalog.connect(root / "catalog.sqlite3")
+        except sqlite3.DatabaseError as exc:
+            if catalog.is_corruption(exc):
+                raise self.damaged(f"its catalogue cannot be read ({exc})") from exc
+            raise write_failure(exc, self.name, root) or exc
         self._store: VectorStore | None = None
         self._store_factory = store_factory or (lambda: VectorStore(self.root / "chroma"))
         self._shared_factory = shared_factory
@@ -113,11 +218,60 @@ class KnowledgeBase:
         self.read_only = read_only
         self._refresh_lock = threading.Lock()
         self._last_refresh = 0.0
+        if check:
+            problem = self._index_problem()
+            if problem:
+                self._conn.close()
+                raise self.damaged(problem)
         if read_only:  # a reader owns no vectors: it must never delete the writer's
             with self._lock:
                 self._conn.execute("DELETE FROM vector_gc")
         else:
             self.collect_garbage()
+
+    # -- damage ------------------------------------------------------------------------------
+
+    def damaged(self, what: str) -> KnowledgeBaseDamaged:
+        return KnowledgeBaseDamaged(f"Knowledge base '{self.name}' is damaged: {what}. {repair_hint(self.name)}",
+                                    self.name)
+
+    def _catalogue_problem(self) -> str:
+        """A catalogue that is cut short, or gone (or emptied) while vectors remain."""
+        path = self.root / "catalog.sqlite3"
+        cut = catalog.truncation(path)
+        if cut:
+            return f"its catalogue {cut}"
+        empty = not path.exists() or path.stat().st_size == 0
+        chroma = self.root / "chroma"
+        if empty and self._embedded and chroma.is_dir() and any(chroma.iterdir()):
+            return "its catalogue (catalog.sqlite3) is missing or empty while its vectors remain"
+        return ""
+
+    def _index_problem(self) -> str:
+        """Cheap checks on open: the keyword index holds every passage; the vector folder exists."""
+        try:
+            with self._lock:
+                chunks = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+                indexed = self._conn.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            if catalog.is_corruption(exc) or "no such table" in str(exc):
+                return f"its catalogue or keyword index cannot be read ({exc})"
+            raise
+        if chunks != indexed:
+            return f"its keyword index holds {indexed} passages of {chunks}"
+        if chunks and self._embedded and not (self.root / "chroma").is_dir():
+            return f"its vector store (the chroma folder) is missing, with {chunks} passages indexed"
+        return ""
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Turn a corrupt page met while reading into the damaged-KB message, not a traceback."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if catalog.is_corruption(exc):
+                raise self.damaged(f"its catalogue cannot be read ({exc})") from exc
+            raise
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -126,8 +280,28 @@ class KnowledgeBase:
         # Chroma is opened on first use: listing documents must not pay for it.
         with self._lock:
             if self._store is None:
-                self._store = self._store_factory()
+                self._store = self._open_store(self._check)
             return self._store
+
+    def _open_store(self, check: bool) -> VectorStore:
+        if not self._embedded:
+            return self._store_factory()
+        # Passages are counted before vectors: vectors are written before their passages commit
+        # and deleted after, so a writer in another process can only make the vectors more.
+        chunks = self.chunk_count()
+        try:
+            store = self._store_factory()
+        except Exception as exc:  # noqa: BLE001 - Chroma's core raises many types for a bad folder
+            failure = write_failure(exc, self.name, self.root)
+            if failure is not None:
+                raise failure from exc
+            raise self.damaged(f"its vector store cannot be opened ({type(exc).__name__}: {exc})") from exc
+        if check:
+            vectors = store.count()
+            if vectors < chunks:
+                store.close()
+                raise self.damaged(f"its vector store holds {vectors} vectors for {chunks} passages")
+        return store
 
     @property
     def is_shared(self) -> bool:
@@ -144,6 +318,9 @@ class KnowledgeBase:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     @contextmanager
     def writer(self, wait_s: float = 0.0, cancel=None) -> Iterator[None]:
@@ -156,32 +333,52 @@ class KnowledgeBase:
             raise KnowledgeBaseError(
                 f"Knowledge base '{self.name}' is shared on a Chroma server and this computer only reads it; "
                 "changes are made on the computer set as its writer (settings: store.writer).")
-        lock_path = self.root / ".writer.lock"
-        deadline = time.monotonic() + wait_s
-        with open(lock_path, "w") as fh:
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError as exc:
-                    if time.monotonic() >= deadline or (cancel is not None and cancel.cancelled):
-                        raise WriterBusy(
-                            f"Knowledge base '{self.name}' is being changed by another LocalKB window or command; try again when it finishes."
-                        ) from exc
-                    time.sleep(0.1)
+        with writer_lock(self.root, self.name, wait_s, cancel):
+            self._writing += 1
             try:
                 if self.is_shared:
                     self.reconcile_published()
                 yield
+            except KnowledgeBaseError:
+                raise
+            except Exception as exc:
+                # A full disk or a read-only folder says so, instead of a traceback from deep inside
+                # SQLite or Chroma; every write before it committed whole, so the KB stays intact.
+                failure = write_failure(exc, self.name, self.root)
+                if failure is not None:
+                    raise failure from exc
+                if catalog.is_corruption(exc):
+                    raise self.damaged(f"its catalogue cannot be read ({exc})") from exc
+                raise
             finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                self._writing -= 1
 
     def collect_garbage(self) -> None:
-        """Delete vectors owed deletion (replaced, removed, or written by an interrupted ingest)."""
-        owed = [r[0] for r in self._conn.execute("SELECT doc_id FROM vector_gc")]
+        """Delete vectors owed deletion (replaced, removed, or written by an interrupted ingest).
+
+        Only the writer collects: an entry may be an ingest's vectors written a moment ago in
+        another process, whose catalogue commit is still to come.  A process that opens the KB
+        while another writes leaves the entries to it.
+        """
+        with self._lock:
+            owed = [r[0] for r in self._conn.execute("SELECT doc_id FROM vector_gc")]
         if not owed:
             return
-        live = {r[0] for r in self._conn.execute("SELECT doc_id FROM documents WHERE doc_id IS NOT NULL")}
+        if self._writing:
+            self._collect()
+            return
+        try:
+            with writer_lock(self.root, self.name):
+                self._collect()
+        except WriterBusy:
+            log.debug("'%s' is being written elsewhere; its writer collects the %d owed deletions", self.name, len(owed))
+        except KnowledgeBaseError as exc:  # e.g. a read-only folder: nothing can be deleted now anyway
+            log.info("not collecting '%s' now: %s", self.name, exc)
+
+    def _collect(self) -> None:
+        with self._lock:
+            owed = [r[0] for r in self._conn.execute("SELECT doc_id FROM vector_gc")]
+            live = {r[0] for r in self._conn.execute("SELECT doc_id FROM documents WHERE doc_id IS NOT NULL")}
         for doc_id in owed:
             if doc_id not in live:
                 self.store.delete_document(doc_id)
@@ -214,7 +411,7 @@ class KnowledgeBase:
         return self._documents_local()
 
     def _documents_local(self) -> list[DocumentRow]:
-        with self._lock:
+        with self._lock, self._reading():
             rows = self._conn.execute("SELECT * FROM documents ORDER BY path").fetchall()
         return [self._document_row(r) for r in rows]
 
@@ -477,7 +674,7 @@ class KnowledgeBase:
 
     def chunks(self, ids: list[str]) -> dict[str, ChunkRecord]:
         out: dict[str, ChunkRecord] = {}
-        with self._lock:
+        with self._lock, self._reading():
             for i in range(0, len(ids), 500):
                 batch = ids[i : i + 500]
                 marks = ",".join("?" * len(batch))
@@ -510,7 +707,7 @@ class KnowledgeBase:
     def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; only visible chunks are in the keyword index."""
         self._refresh_quietly()
-        with self._lock:
+        with self._lock, self._reading():
             hits = keyword.search(self._conn, query, k)
             if not hits:
                 return []
@@ -519,7 +716,7 @@ class KnowledgeBase:
         return [(ids[rowid], score) for rowid, score in hits if rowid in ids]
 
     def _visible(self, ids: list[str]) -> set[str]:
-        with self._lock:
+        with self._lock, self._reading():
             marks = ",".join("?" * len(ids))
             return {r[0] for r in self._conn.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", ids)}
 
@@ -572,8 +769,59 @@ class KnowledgeBase:
         return problems
 
 
+    # -- repair ------------------------------------------------------------------------------
+
+    def rebuild_keyword_index(self) -> int:
+        """Index every visible passage again from the texts the catalogue keeps; returns how many."""
+        with catalog.Transaction(self._conn, self._lock) as conn:
+            conn.execute("DROP TABLE IF EXISTS chunks_fts")
+            keyword.create(conn)
+            rows = [(r[0], r[1]) for r in conn.execute("SELECT rowid, text FROM chunks ORDER BY rowid")]
+            keyword.add(conn, rows)
+        return len(rows)
+
+    def rebuild_vectors(self, embed: Callable[[list[str]], np.ndarray], set_aside: Path,
+                        on_document: Callable[[str, int], None] | None = None) -> int:
+        """Embed every visible passage again from the catalogue's texts into a fresh vector store.
+
+        The old store's folder is moved to `set_aside`, not deleted, so nothing is lost if this is
+        interrupted; chunk ids stay the same, so the catalogue needs no change.  Returns the count.
+        """
+        if not self._embedded:
+            raise KnowledgeBaseError(f"Knowledge base '{self.name}' keeps its vectors on a Chroma server; "
+                                     "it is rebuilt there, not here.")
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            folder = self.root / "chroma"
+            if folder.exists():
+                set_aside.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(folder), str(set_aside / "chroma"))
+            self._store = self._open_store(check=False)
+            with self._reading():
+                docs = [(r[0], r[1]) for r in self._conn.execute(
+                    "SELECT doc_id, path FROM documents WHERE doc_id IS NOT NULL ORDER BY path")]
+        total = 0
+        for doc_id, path in docs:
+            with self._lock, self._reading():
+                rows = self._conn.execute("SELECT id, text FROM chunks WHERE doc_id = ? ORDER BY section, seq",
+                                          (doc_id,)).fetchall()
+            if rows:
+                self._store.add([r[0] for r in rows], embed([r[1] for r in rows]), doc_id)
+            total += len(rows)
+            if on_document is not None:
+                on_document(path, len(rows))
+        with self._lock:
+            self._conn.execute("DELETE FROM vector_gc")  # the old vectors went with the old folder
+        return total
+
+
 def kb_exists(root: Path) -> bool:
-    return (root / "catalog.sqlite3").exists()
+    """A knowledge base's folder: its catalogue, or the vectors of one whose catalogue was lost."""
+    chroma = root / "chroma"
+    return (root / "catalog.sqlite3").exists() or (chroma.is_dir() and any(chroma.iterdir()))
 
 
-__all__ = ["KnowledgeBase", "ChunkRecord", "DocumentRow", "WriterBusy", "validate_name", "kb_exists"]
+__all__ = ["KnowledgeBase", "ChunkRecord", "DocumentRow", "WriterBusy", "validate_name", "kb_exists",
+           "writer_lock", "write_failure"]

@@ -123,6 +123,7 @@ class VectorStore:
                  server: ServerAddress | None = None, metadata: dict | None = None) -> None:
         """Embedded on `path`, or `name` on an open `client` (a server's, for shared knowledge bases)."""
         self.server = server
+        self._owns_client = client is None
         self._client = client if client is not None else open_client(path, server)
         meta = {"hnsw:space": "cosine", **(metadata or {})}
         self._collection = self._guard(lambda: self._client.get_or_create_collection(name, metadata=meta), "opening")
@@ -132,6 +133,16 @@ class VectorStore:
     @property
     def shared(self) -> bool:
         return self.server is not None
+
+    def close(self) -> None:
+        """Let go of the client this store opened: Chroma keeps one system per folder per process,
+        and a folder that is set aside and rebuilt must not be written through the old one."""
+        if not self._owns_client or not hasattr(self._client, "close"):
+            return
+        try:
+            self._client.close()
+        except Exception:  # noqa: BLE001 - closing is best effort; the process may be exiting
+            log.debug("closing the Chroma client failed", exc_info=True)
 
     def _guard(self, call: Callable[[], T], doing: str) -> T:
         return guarded(self.server, call, doing)

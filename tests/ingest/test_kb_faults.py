@@ -1,0 +1,181 @@
+"""Faults around a knowledge base: a full disk, a read-only folder, damaged files, a second process.
+
+Each test builds a small KB with the real pipeline and embedder, breaks it the way a real fault
+would, and checks what the user gets: a clear error naming the KB, nothing half-visible, and a
+KB that works again once the fault is gone.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
+from ingest.kb import KnowledgeBase, kb_exists, write_failure
+from ingest.pipeline import IngestOptions, IngestPipeline
+from ingest.store import VectorStore
+
+TOPICS = ["annual leave", "hotel nights", "laptop refresh", "expense claims", "parking permits", "fire drills"]
+
+
+def _docs(folder: Path) -> Path:
+    folder.mkdir()
+    for i, topic in enumerate(TOPICS):
+        (folder / f"policy{i}.txt").write_text(f"Policy {i} on {topic}. " + f"Rule {i}: {topic} need approval. " * (20 + 15 * i))
+    return folder
+
+
+def _ingest(kb: KnowledgeBase, embedder, files) -> list:
+    with kb.writer():
+        return IngestPipeline(kb, embedder, IngestOptions(chunk_size=300, chunk_overlap=40)).run(files)
+
+
+def _state(kb: KnowledgeBase) -> dict[str, tuple[str, int, tuple[str, ...]]]:
+    """path -> (status, chunk count, chunk ids): what 'the same result' means."""
+    out = {}
+    for d in kb.documents():
+        ids = tuple(sorted(r[0] for r in kb._conn.execute("SELECT id FROM chunks WHERE doc_id = ?", (d.doc_id,))))
+        out[d.path] = (d.status, d.chunks, ids)
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory, embedder):
+    """A KB ingested without faults, and its state."""
+    base = tmp_path_factory.mktemp("clean")
+    docs = _docs(base / "docs")
+    kb = KnowledgeBase(base / "kb")
+    _ingest(kb, embedder, [docs])
+    state = _state(kb)
+    assert len(state) == len(TOPICS) and sum(n for _, n, _ in state.values()) > len(TOPICS)
+    kb.close()
+    return base / "kb", docs, state
+
+
+@pytest.fixture
+def kb_copy(clean, tmp_path):
+    root, docs, state = clean
+    shutil.copytree(root, tmp_path / "kb")
+    return tmp_path / "kb", docs, state
+
+
+def test_a_full_disk_mid_ingest_is_a_clear_error_and_the_ingest_resumes(tmp_path, embedder, clean, monkeypatch):
+    _root, docs, clean_state = clean
+    real_add = VectorStore.add
+    calls = []
+
+    def add_until_the_disk_fills(self, ids, *args, **kwargs):
+        calls.append(ids)
+        if len(calls) > 2:  # the third document's vectors find the disk full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_add(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(VectorStore, "add", add_until_the_disk_fills)
+    kb = KnowledgeBase(tmp_path / "kb")
+    with pytest.raises(KnowledgeBaseError, match="The disk holding knowledge base 'kb' is full") as raised:
+        _ingest(kb, embedder, [docs])
+    assert "Free some space" in str(raised.value)
+    assert kb.consistency_problems() == []
+    state = _state(kb)
+    indexed = {p: s for p, s in state.items() if s[0] == "indexed"}
+    assert len(indexed) == 2  # the two whose vectors were written before the disk filled, whole
+    assert all(clean_state[p] == s for p, s in indexed.items())
+    assert all(s == ("pending", 0, ()) for p, s in state.items() if p not in indexed)
+
+    monkeypatch.setattr(VectorStore, "add", real_add)  # space is back
+    events = _ingest(kb, embedder, [docs])
+    assert sorted(e.state for e in events) == ["ok"] * (len(TOPICS) - 2) + ["skipped"] * 2
+    assert _state(kb) == clean_state
+    assert kb.consistency_problems() == []
+
+
+@pytest.mark.parametrize("error, words", [
+    (OSError(errno.ENOSPC, "No space left on device"), "is full"),
+    (sqlite3.OperationalError("database or disk is full"), "is full"),
+    (Exception("error returned from database: (code: 13) database or disk is full"), "is full"),  # Chroma's core
+    (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
+    (OSError(errno.EROFS, "Read-only file system"), "read-only"),
+])
+def test_write_failures_in_any_library_get_the_same_words(tmp_path, error, words):
+    failure = write_failure(error, "hr", tmp_path)
+    assert failure is not None and words in str(failure) and "'hr'" in str(failure)
+
+
+def test_a_failure_reading_a_source_file_is_not_taken_for_the_kb(tmp_path):
+    outside = PermissionError(errno.EACCES, "Permission denied", "/home/someone/private.txt")
+    assert write_failure(outside, "hr", tmp_path / "kb") is None
+    assert write_failure(ValueError("bad value"), "hr", tmp_path) is None
+
+
+def test_a_kb_opened_while_another_writes_leaves_the_writers_fresh_vectors_alone(kb_copy, embedder):
+    """A second window or command opening the KB mid-commit must not delete vectors owed to the
+    commit that is still to come (it used to: opening collected every owed deletion)."""
+    root, _docs, _state = kb_copy
+    writer = KnowledgeBase(root)
+    with writer.writer():
+        # The commit protocol's first two steps: owe the deletion, write the vectors.
+        writer._conn.execute("INSERT INTO vector_gc VALUES ('newdoc')")
+        writer.store.add(["newdoc:0"], embedder.embed_documents(["a fresh passage"]), "newdoc")
+        reader = KnowledgeBase(root)
+        assert "newdoc:0" in writer.store.all_ids()
+        hits = reader.dense_search(embedder.embed_query("a fresh passage"), 50)
+        assert hits and all(cid != "newdoc:0" for cid, _ in hits)  # not visible before its commit
+        reader.close()
+    writer.close()
+    # Once no one writes, whoever opens it next collects what the interrupted commit left.
+    again = KnowledgeBase(root)
+    assert "newdoc:0" not in again.store.all_ids()
+    assert again.consistency_problems() == []
+
+
+def _truncate(root: Path) -> None:
+    path = root / "catalog.sqlite3"
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def _drop_chroma(root: Path) -> None:
+    shutil.rmtree(root / "chroma")
+
+
+def _drop_keyword_rows(root: Path) -> None:
+    conn = sqlite3.connect(root / "catalog.sqlite3")
+    conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks_fts LIMIT 2)")
+    conn.commit()
+    conn.close()
+
+
+def _drop_catalogue(root: Path) -> None:
+    for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
+        (root / name).unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("damage, words", [
+    (_truncate, "its catalogue catalog.sqlite3 is cut short"),
+    (_drop_chroma, "its vector store (the chroma folder) is missing"),
+    (_drop_keyword_rows, "its keyword index holds"),
+    (_drop_catalogue, "its catalogue (catalog.sqlite3) is missing or empty while its vectors remain"),
+])
+def test_damage_is_found_on_open_with_the_kb_named(kb_copy, damage, words):
+    root, _docs, _state = kb_copy
+    damage(root)
+    assert kb_exists(root)  # still listed, so it can be repaired
+    with pytest.raises(KnowledgeBaseDamaged) as raised:
+        KnowledgeBase(root, "hr")
+    assert words in str(raised.value)
+    assert raised.value.kb == "hr" and "localkb repair --kb hr" in str(raised.value)
+
+
+def test_lost_vectors_are_found_when_the_store_opens(kb_copy):
+    root, _docs, state = kb_copy
+    kb = KnowledgeBase(root, "hr")
+    first = next(iter(state.values()))[2][0]
+    kb.store._collection.delete(ids=[first])  # a vector lost behind the catalogue's back
+    kb.close()
+    kb = KnowledgeBase(root, "hr")
+    with pytest.raises(KnowledgeBaseDamaged, match="vector store holds"):
+        kb.store  # noqa: B018 - opening it is the check
