@@ -1,4 +1,4 @@
-"""CLI commands for knowledge bases: `ingest`, `list`, `remove`."""
+"""CLI commands for knowledge bases: `ingest`, `list`, `remove`, `repair`."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kb", default="default")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_remove)
+
+    p = sub.add_parser("repair", help="check a knowledge base fully and rebuild whatever is damaged")
+    p.add_argument("--kb", default="default")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_repair)
 
 
 def _service():
@@ -109,6 +114,9 @@ def cmd_list(args) -> int:
                 print()
             else:
                 for kb in kbs:
+                    if kb.damaged:
+                        print(f"{kb.name}\tdamaged\t{kb.damaged}")
+                        continue
                     print(f"{kb.name}\t{kb.documents} documents\t{kb.chunks} chunks\t{kb.embedder}")
             return 0
         docs = service.documents(args.kb)
@@ -138,3 +146,39 @@ def cmd_remove(args) -> int:
         for e in events:
             print(format_event(e))
     return 1 if any(e.state == "failed" for e in events) else 0
+
+
+def cmd_repair(args) -> int:
+    service = _service()
+    progress = TerminalProgress(args.json)
+
+    def note(text: str) -> None:
+        if not args.json:
+            print(f"repair: {text}", file=sys.stderr, flush=True)
+
+    try:
+        report = service.repair(args.kb, progress=progress, note=note)
+    finally:
+        service.close()
+    if args.json:
+        json.dump({"kb": report.kb, "problems": report.problems, "actions": report.actions,
+                   "set_aside": report.set_aside, "files": [_event_json(e) for e in report.events],
+                   "missing": report.missing, "remaining": report.remaining}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    elif not report.problems:
+        print(f"Knowledge base '{report.kb}' is sound: nothing to repair.")
+    else:
+        for problem in report.problems:
+            print(f"found: {problem}")
+        for action in report.actions:
+            print(f"done: {action}")
+        for path in report.missing:
+            print(f"gone: {path}")
+        if report.set_aside:
+            print(f"The damaged files were kept in {report.set_aside}")
+        for problem in report.remaining:
+            print(f"still wrong: {problem}")
+    if report.remaining:
+        print(f"localkb: knowledge base '{report.kb}' could not be fully repaired", file=sys.stderr)
+        return 1
+    return 1 if any(e.state == "failed" for e in report.events) else 0

@@ -14,15 +14,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from app import paths
-from app.errors import KnowledgeBaseError
+from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
 from app.settings import Settings
 from ingest.embedder import Embedder
 from ingest.kb import KnowledgeBase, kb_exists, validate_name
 from ingest.pipeline import IngestOptions, IngestPipeline
 from ingest.progress import CancelToken, FileEvent, ProgressSink
+from ingest import repair as kb_repair
 from ingest import shared as shared_kb
 from ingest import watch
 from ingest.ignore import validate as validate_rules
@@ -38,6 +39,7 @@ class KBInfo:
     documents: int
     chunks: int
     embedder: str
+    damaged: str = ""  # why it cannot be used until repaired; '' when it is sound
 
 
 @dataclass(frozen=True)
@@ -198,12 +200,50 @@ class LibraryService:
         return sorted(p.name for p in root.iterdir() if p.is_dir() and kb_exists(p))
 
     def list_kbs(self) -> list[KBInfo]:
+        """Every knowledge base; a damaged one is listed with why, so it can be repaired."""
         out = []
         for name in self.kb_names():
-            kb = self.open_kb(name)
-            docs, chunks = kb.sizes()
+            try:
+                kb = self.open_kb(name)
+                docs, chunks = kb.sizes()
+            except KnowledgeBaseDamaged as exc:
+                out.append(KBInfo(name, 0, 0, "", str(exc)))
+                continue
             out.append(KBInfo(name, docs, chunks, kb.meta("embedder") or ""))
         return out
+
+    def repair(self, kb: str, progress: ProgressSink | None = None,
+               note: Callable[[str], None] | None = None) -> kb_repair.RepairReport:
+        """Check a knowledge base fully and rebuild whatever is damaged (see `ingest.repair`).
+
+        From the catalogue's own texts where it is readable, else from the source files it still
+        names and the folders it follows; damaged files are kept aside in the KB's folder.
+        """
+        name = validate_name(kb)
+        if self._server() is not None:
+            raise KnowledgeBaseError(f"Knowledge base '{name}' lives on a Chroma server; this computer's copy of its "
+                                     "catalogue is rebuilt from the server when it is opened again.")
+        root = paths.kb_dir(name)
+        if not kb_exists(root):
+            raise KnowledgeBaseError(f"No knowledge base named '{name}'. Existing: {', '.join(self.kb_names()) or 'none'}.")
+        self.stop_watching(name)
+        with self._lock:
+            cached = self._kbs.pop(name, None)
+        if cached is not None:
+            cached.close()  # its connection and Chroma client point at files about to be set aside
+
+        def ingest_files(base: KnowledgeBase, files: list[str]) -> list[FileEvent]:
+            return self._pipeline(base, progress).run(files)
+
+        embedder = self.embedder()
+        report = kb_repair.repair(root, name, embedder.name, embedder.embed_documents, ingest_files, note)
+        if report.from_sources:
+            base = self.open_kb(name)
+            if watch.followed_folders(base):
+                report.events += self.sync(name, progress).events
+        if self._watching:
+            self.start_watching()
+        return report
 
     def create_kb(self, name: str) -> None:
         name = validate_name(name)
