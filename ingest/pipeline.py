@@ -106,8 +106,51 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+def printable_path(path: str) -> str:
+    """A path as text that can be printed and stored: bytes that are not UTF-8 shown as \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _name_problem(path: Path) -> FileEvent | None:
+    # Python hands names that are not UTF-8 over as lone surrogates, which SQLite and Chroma refuse:
+    # one such name used to stop the whole ingest with a UnicodeEncodeError.
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return FileEvent(printable_path(str(path)), "failed",
+                         "the file name is not valid UTF-8 (written by an old system?): rename the file and add it again")
+    return None
+
+
+def _walked_file(f: Path, folder: Path) -> Path | FileEvent | None:
+    """A file met while walking `folder`: the path to read, a reason it is not read, or None (not a file)."""
+    if f.is_symlink():
+        try:
+            target = f.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return FileEvent(printable_path(str(f)), "skipped", "a link that loops or points to nothing")
+        if not target.is_file():
+            return None
+        # A link out of the folder would index a file the user never chose (a shared folder
+        # pointing at ~/.ssh); a link inside is the file it points to, read once.
+        if folder not in target.parents:
+            return FileEvent(printable_path(str(f)), "skipped",
+                             f"a link to a file outside the folder ({printable_path(str(target))}): add that file itself")
+        return target
+    if f.is_file():
+        return f
+    if f.exists():
+        return FileEvent(printable_path(str(f)), "skipped", "not a regular file (a pipe, socket or device)")
+    return None  # gone since it was listed
+
+
 def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> tuple[list[Path], list[FileEvent]]:
-    """Files under the given paths, folders recursed; hidden entries and excluded trees skipped."""
+    """Files under the given paths, folders recursed; hidden entries and excluded trees skipped.
+
+    Links inside a folder are followed only to files in that folder; links to folders are not
+    followed (the folder is added by itself); loops, pipes and names that are not UTF-8 are
+    reported, each with its reason, instead of stopping the walk.
+    """
     excluded = [p.resolve() for p in exclude]
     files: list[Path] = []
     problems: list[FileEvent] = []
@@ -116,27 +159,41 @@ def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> t
     def is_excluded(p: Path) -> bool:
         return any(p == e or e in p.parents for e in excluded)
 
+    def add(f: Path) -> None:
+        problem = _name_problem(f)
+        if problem is not None:
+            problems.append(problem)
+        elif f not in seen:
+            seen.add(f)
+            files.append(f)
+
     for raw in paths:
         p = Path(raw).expanduser()
         if not p.exists() and Path(file_of(str(p))).is_file():
             p = Path(file_of(str(p)))  # a member (`mail.eml › a.pdf`) is read again with its container
         if not p.exists():
-            problems.append(FileEvent(str(p), "failed", "no such file or folder"))
+            problems.append(FileEvent(printable_path(str(p)), "failed", "no such file or folder"))
             continue
         p = p.resolve()
         if p.is_dir():
             for root, dirs, names in os.walk(p):
                 root_path = Path(root)
+                for d in dirs:
+                    if not d.startswith(".") and (root_path / d).is_symlink():
+                        problems.append(FileEvent(printable_path(str(root_path / d)), "skipped",
+                                                  "a link to a folder is not followed: add that folder itself"))
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_excluded(root_path / d))
                 for name in sorted(names):
                     f = root_path / name
-                    if name.startswith(".") or is_excluded(f) or f in seen or not f.is_file():
+                    if name.startswith(".") or is_excluded(f):
                         continue
-                    seen.add(f)
-                    files.append(f)
-        elif p.is_file() and p not in seen and not is_excluded(p):
-            seen.add(p)
-            files.append(p)
+                    found = _walked_file(f, p)
+                    if isinstance(found, FileEvent):
+                        problems.append(found)
+                    elif found is not None and not is_excluded(found):
+                        add(found)
+        elif p.is_file() and not is_excluded(p):
+            add(p)
     return files, problems
 
 
