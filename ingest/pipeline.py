@@ -197,6 +197,24 @@ def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> t
     return files, problems
 
 
+class FileVanished(IngestError):
+    """The file was removed or renamed after it was planned, before or while it was read."""
+
+
+def _check_unchanged(job: _Job) -> None:
+    """Fail a file that went away while it was read; warn about one that changed.
+
+    A file that changed (a log being written, a document being saved) is indexed as read, under
+    the size and time it had when planned, so the next run sees it differ and reads it again.
+    """
+    try:
+        st = os.stat(job.path)
+    except OSError:
+        raise FileVanished("the file was removed or renamed while it was read") from None
+    if (st.st_size, st.st_mtime) != (job.size, job.mtime):
+        job.doc.warnings.append("the file changed while it was read: the next ingest or sync reads it again")
+
+
 class IngestPipeline:
     def __init__(self, kb: KnowledgeBase, embedder: Embedder, options: IngestOptions,
                  progress: ProgressSink | None = None, cancel: CancelToken | None = None,
@@ -351,10 +369,14 @@ class IngestPipeline:
 
         try:
             job.doc = future.result()
+            _check_unchanged(job)
             job.chunks = self.splitter.split(job.doc, job.path, document_id(job.path, job.content_hash))
             if not job.chunks:
                 raise IngestError("no text found: the file holds only whitespace")
             children = self._attachment_jobs(job)
+        except FileVanished as exc:
+            self._fail(job, str(exc), retry=True)
+            return
         except FutureTimeout:
             self._fail(job, str(FileTimeout(f"reading took longer than {self.options.file_timeout_s:.0f} s (settings: ingest.file_timeout_s)")),
                        retry=True)
@@ -422,8 +444,12 @@ class IngestPipeline:
         self._event(FileEvent(job.path, "failed", reason), work=True)
 
     def _embed_loop(self, embed_q: queue.Queue, commit_q: queue.Queue, errors: list) -> None:
-        """Batch chunks across documents so small files still fill the embedder's batches."""
-        batch_size = self.embedder.batch_size
+        """Batch chunks across documents so small files still fill the embedder's batches.
+
+        Up to a window of several batches goes to the embedder at once, which sorts it by token
+        length so each batch pads to similar lengths; the window is taken from what is already
+        parsed, never waited for."""
+        window = getattr(self.embedder, "window", self.embedder.batch_size)
         pending: deque[_Job] = deque()  # jobs with chunks not yet embedded, oldest first
         done = False
         try:
@@ -437,7 +463,7 @@ class IngestPipeline:
                                 done = True
                                 break
                             pending.append(item)
-                            if sum(len(j.chunks) - j.filled for j in pending) >= batch_size:
+                            if sum(len(j.chunks) - j.filled for j in pending) >= window:
                                 break
                             item = embed_q.get_nowait()
                     except queue.Empty:
@@ -451,7 +477,7 @@ class IngestPipeline:
                 texts: list[str] = []
                 takes: list[tuple[_Job, int]] = []
                 for job in pending:
-                    n = min(len(job.chunks) - job.filled, batch_size - len(texts))
+                    n = min(len(job.chunks) - job.filled, window - len(texts))
                     if n <= 0:
                         break
                     texts.extend(c.text for c in job.chunks[job.filled : job.filled + n])
