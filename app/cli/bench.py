@@ -1,4 +1,4 @@
-"""CLI commands for the benchmarks: `bench retrieval`, `bench qa`, `bench ingest`."""
+"""CLI commands for the benchmarks: `bench retrieval`, `bench qa`, `bench ingest`, `bench robustness`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N SQuAD paragraphs")
     i.add_argument("--json", action="store_true", help="print one JSON document")
     i.set_defaults(handler=cmd_ingest)
+
+    rb = bsub.add_parser("robustness", help="ingest every file under DIR into a throw-away KB: outcomes, time and memory per file")
+    rb.add_argument("data", metavar="DIR", help="any folder (nothing is added to your own knowledge bases)")
+    rb.add_argument("--timeout", type=float, default=None, metavar="S", help="time budget per file (default: settings ingest.file_timeout_s)")
+    rb.add_argument("--no-ocr", action="store_true", help="do not OCR images and scanned pages (faster)")
+    rb.add_argument("--slowest", type=int, default=10, metavar="N", help="how many of the slowest files to list (default 10)")
+    rb.add_argument("--json", action="store_true", help="print one JSON document")
+    rb.set_defaults(handler=cmd_robustness)
 
 
 def _print(result: dict, as_json: bool) -> None:
@@ -91,3 +99,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     _print(run_ingest_bench(Path(args.data), args.limit, Settings.load()), args.json)
     return 0
+
+
+def cmd_robustness(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.bench.robustness import format_report, run_sweep
+
+    result = run_sweep(Path(args.data), timeout_s=args.timeout, ocr=False if args.no_ocr else None, slowest=args.slowest)
+    if args.json:
+        _print(result, True)
+    else:
+        print(format_report(result))
+    # Non-zero only when the sweep shows a bug (a multi-line reason, an inconsistent KB), not for failed files.
+    return 1 if result["multi_line_reasons"] or result["kb_consistency_problems"] else 0

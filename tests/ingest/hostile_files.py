@@ -147,10 +147,10 @@ def pdf_claims_many_pages(path: Path, claimed: int = 100_000) -> Path:
 # -- big files ------------------------------------------------------------------------------------
 
 
-def huge_text(path: Path, size_mb: int = 500) -> Path:
-    """A `size_mb` MB .txt: real text at the start, the rest a hole (sparse: no disk, no time)."""
+def huge_text(path: Path, size_mb: int = 500, lines: int = 1000) -> Path:
+    """A `size_mb` MB .txt: `lines` lines of text at the start, the rest a hole (sparse: no disk, no time)."""
     with path.open("wb") as fh:
-        fh.write(GOOD_TEXT.encode() * 1000)
+        fh.write(GOOD_TEXT.encode() * lines)
         fh.truncate(size_mb << 20)
     return path
 

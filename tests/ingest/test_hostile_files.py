@@ -25,8 +25,8 @@ def test_a_folder_of_hostile_files_gives_each_an_outcome_and_indexes_the_good_on
     folder = tmp_path / "share"
     folder.mkdir()
     (folder / "good.txt").write_text(hostile_files.GOOD_TEXT)
-    hostile_files.zip_bomb(folder / "bomb.docx", "docx")
-    hostile_files.zip_bomb(folder / "bomb.xlsx", "xlsx")
+    hostile_files.zip_bomb(folder / "bomb.docx", "docx", inflated_mb=100)
+    hostile_files.zip_bomb(folder / "bomb.xlsx", "xlsx", inflated_mb=100)
     hostile_files.pdf_cyclic_page_tree(folder / "cyclic.pdf")
     hostile_files.pdf_claims_many_pages(folder / "claims.pdf")
     hostile_files.huge_text(folder / "huge.txt", 500)
