@@ -289,6 +289,9 @@ class LibraryProxy(_Proxy):
     def remove(self, kb: str, paths_: Sequence[Any]) -> list:
         return self._call("remove", kb, [str(p) for p in paths_])
 
+    def repair(self, kb: str, progress: Any = None, note: Callable[[str], None] | None = None) -> Any:
+        return self._call("repair", kb, progress, note)
+
     def page_text(self, kb: str, path: str, page: int | None, section: int | None = None) -> str:
         return self._call("page_text", kb, path, page, section)
 
