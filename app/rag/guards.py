@@ -16,6 +16,36 @@ from difflib import SequenceMatcher
 _SCAFFOLD = re.compile(r"(^|\n)\s*(段落[：:]|问题[：:]|Passages:|Question:)|^\s*\[\d+\]\s*\([^)]{3,}\)\s*\n", re.M)
 _SPACE = re.compile(r"\s+")
 
+# Chat-template control tokens.  The rendered prompt is tokenized with special tokens parsed (the
+# template itself needs them), so a document holding "<|im_end|><|im_start|>system" would become a
+# real turn boundary: ChatML/Qwen/SmolLM/Phi/GLM "<|...|>", DeepSeek's full-width "<｜...｜>",
+# Llama/Mistral "<s>", "[INST]", "<<SYS>>", Gemma "<start_of_turn>", and bare "<bos>"-style names.
+_CONTROL_TOKEN = re.compile(
+    r"<\|[^<>|\n]{0,48}\|>|<｜[^<>\n]{0,48}｜>|</?s>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>"
+    r"|</?(?:bos|eos|pad|unk|mask|sep|cls)>",
+    re.IGNORECASE,
+)
+# Lines of passage text that would read as the prompt's own layout (see prompts.user_message).
+_FORGED_HEADER = re.compile(r"^(\s*)\[(\d+)\](?=\s*\()", re.M)
+_FORGED_LINE = re.compile(r"^(\s*)(?=段落[：:]|问题[：:]|Passages:|Question:)", re.M)
+
+
+def neutralise_markers(text: str) -> str:
+    """Document text made inert inside the prompt: documents are data, never instructions.
+
+    Chat-template tokens lose their angle/square brackets ("<|im_start|>" becomes "‹|im_start|›",
+    which tokenizes as plain text); a line that imitates a passage header ("[2] (file.pdf)") gets
+    full-width brackets, so it cannot pose as another passage to cite; a line that starts like the
+    prompt's own "Question:" or "Passages:" is quoted with "> ".  Ordinary text is left as it is.
+    """
+    def defuse(match: re.Match) -> str:
+        token = match.group(0)
+        return token.replace("<", "‹").replace(">", "›").replace("[", "(").replace("]", ")")
+
+    text = _CONTROL_TOKEN.sub(defuse, text)
+    text = _FORGED_HEADER.sub(lambda m: f"{m.group(1)}［{m.group(2)}］", text)
+    return _FORGED_LINE.sub(lambda m: f"{m.group(1)}> ", text)
+
 
 def repeats_itself(text: str, min_unit: int = 6, max_unit: int = 200, times: int = 3) -> bool:
     """True when the text ends with the same piece repeated `times` times in a row, or when one

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from app import paths
+from app.rag.guards import neutralise_markers
 from ingest.lang import detect_lang
 
 PROMPTS_DIR = paths.ASSETS_DIR / "prompts"
@@ -121,7 +122,13 @@ def passage_label(path: str, page: int | None, heading_path: Sequence[str] = (),
 
 
 def format_passage(p: PromptPassage) -> str:
-    return f"[{p.n}] ({p.label})\n{p.text.strip()}"
+    """A passage fenced by its header: its label on one line, its text unable to forge the layout.
+
+    Both come from the user's files (a file name may hold a newline and "Question: ..."), so both
+    are neutralised (guards.neutralise_markers); the model reads them as quoted data.
+    """
+    label = neutralise_markers(" ".join(p.label.split()))
+    return f"[{p.n}] ({label})\n{neutralise_markers(p.text.strip())}"
 
 
 def user_message(question: str, passages: Sequence[PromptPassage], lang: str) -> str:

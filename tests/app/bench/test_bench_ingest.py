@@ -16,3 +16,25 @@ def test_bench_ingest_reports_both_rates_on_squad_format(tmp_path, capsys, local
     assert out["pipeline_chunks_per_s"] > 0 and out["embedder_chunks_per_s"] > 0
     assert abs(out["ratio"] - out["pipeline_chunks_per_s"] / out["embedder_chunks_per_s"]) < 0.01
     assert not (localkb_home / "kbs").exists()  # the benchmark works in its own throw-away home
+
+
+def test_bench_ingest_compares_runtimes_on_the_same_chunks_in_one_run(tmp_path, capsys):
+    squad = {"data": [{"title": "T", "paragraphs": [
+        {"context": f"Paragraph {i} tells of harbour {i}, its ships and its lighthouse keeper.", "qas": []} for i in range(5)]}]}
+    path = tmp_path / "mini.json"
+    path.write_text(json.dumps(squad))
+    assert run(["bench", "ingest", str(path), "--runtime", "onnx-int8,torch", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["runtimes"]) == {"onnx-int8", "torch"}
+    assert out["runtime"] == "onnx-int8" and out["embedder"].endswith("int8")
+    assert out["runtimes"]["torch"]["embedder"] == "all-MiniLM-L6-v2"
+    assert out["same_chunks_as_torch"] and out["runtimes"]["torch"]["chunks"] == out["chunks"] == 5
+    torch_rate = out["runtimes"]["torch"]["pipeline_chunks_per_s"]
+    assert abs(out["speedup_vs_torch"] - out["pipeline_chunks_per_s"] / torch_rate) < 0.01
+
+
+def test_bench_ingest_refuses_an_unknown_runtime(tmp_path, capsys):
+    path = tmp_path / "mini.json"
+    path.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [{"context": "One paragraph.", "qas": []}]}]}))
+    assert run(["bench", "ingest", str(path), "--runtime", "tensorflow"]) != 0
+    assert "Unknown embedder runtime 'tensorflow'" in capsys.readouterr().err

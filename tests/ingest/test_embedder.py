@@ -1,0 +1,145 @@
+"""The embedder's runtimes: ONNX fp32 gives torch's vectors, int8 is another embedder, exports are found and kept apart."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.errors import KnowledgeBaseError
+from ingest import onnx_export
+from ingest.embedder import Embedder, default_embedder_path, onnx_recipe
+from ingest.kb import KnowledgeBase
+from ingest.pipeline import IngestOptions, IngestPipeline
+
+# Texts that exercise what the hand-run tokenisation and pooling must get right: padding in a batch
+# of mixed lengths, truncation past max_seq_length (256 tokens), surrounding whitespace, CJK, accents.
+TEXTS = [
+    "The reactor coolant pump failed on Tuesday.",
+    "  Leading and trailing whitespace\n\n",
+    "年度报告显示公司收入增长了百分之九。",
+    "Crème brûlée, naïve café – ünïcödé!",
+    "word " * 600,
+    "A",
+    "Quarterly revenue grew by nine percent, driven by strong sales in the northern region and lower costs.",
+]
+
+
+@pytest.fixture(scope="module")
+def cache(builtin_models_dir) -> Path:
+    # The conftest's LOCALKB_MODELS_DIR: the export made here is the one the shared fixture reuses.
+    return builtin_models_dir / "embedders"
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> np.ndarray:
+    return Embedder(runtime="torch").embed_documents(TEXTS)
+
+
+def test_onnx_fp32_gives_torchs_vectors_and_keeps_its_name(cache, torch_vectors):
+    fp32 = Embedder(runtime="onnx", cache_dir=cache)
+    vectors = fp32.embed_documents(TEXTS)
+    assert fp32.runtime == "onnx" and fp32.onnx_file.name == "model_fp32.onnx"
+    assert vectors.shape == torch_vectors.shape and vectors.dtype == np.float32
+    cosine = (vectors * torch_vectors).sum(axis=1)
+    assert cosine.min() > 0.9999, cosine  # the same embedder: a KB may hold vectors of both
+    assert fp32.name == Embedder(runtime="torch").name
+
+
+def test_int8_is_close_but_another_embedder(cache, torch_vectors):
+    int8 = Embedder(runtime="onnx-int8", cache_dir=cache)
+    vectors = int8.embed_documents(TEXTS)
+    assert int8.onnx_file.name == "model_int8.onnx"
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosine = (vectors * torch_vectors).sum(axis=1)
+    assert cosine.min() > 0.95 and cosine.max() < 0.99999, cosine  # close, yet not the same vectors
+    assert int8.name != Embedder(runtime="torch").name
+
+
+def test_length_sorted_batches_return_each_text_its_own_vector(cache):
+    embedder = Embedder(runtime="onnx", cache_dir=cache, batch_size=3)  # several batches, reordered by length
+    together = embedder.embed_documents(TEXTS)
+    alone = np.vstack([embedder.embed_documents([t]) for t in TEXTS])
+    assert np.allclose(together, alone, atol=2e-5)
+    assert np.allclose(embedder.embed_query(TEXTS[0]), alone[0], atol=2e-5)  # the one-thread session agrees
+
+
+def test_a_kb_indexed_by_torch_refuses_int8_vectors(tmp_path, cache):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Zebras graze on the savanna near the river.")
+    kb = KnowledgeBase(tmp_path / "kb", "kb")
+    with kb.writer():
+        kb.set_meta("embedder", Embedder(runtime="torch").name)
+        pipeline = IngestPipeline(kb, Embedder(runtime="onnx-int8", cache_dir=cache), IngestOptions())
+        with pytest.raises(KnowledgeBaseError, match="re-index"):
+            pipeline.run([folder])
+    assert kb.chunk_count() == 0
+    kb.close()
+
+
+def _model_copy(tmp_path: Path) -> Path:
+    """The built-in model folder, its files linked (not copied: 90 MB)."""
+    src = default_embedder_path()
+    dst = tmp_path / "model"
+    for f in src.rglob("*"):
+        if f.is_file():
+            (dst / f.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            (dst / f.relative_to(src)).symlink_to(f)
+    return dst
+
+
+def test_a_premade_export_is_used_and_a_stale_one_ignored(tmp_path, cache, monkeypatch):
+    model = _model_copy(tmp_path)
+    made = Embedder(runtime="onnx-int8", cache_dir=cache)
+    made.embed_query("load")
+    premade = model / onnx_export.EXPORT_DIRNAME
+    premade.mkdir()
+    (premade / "model_int8.onnx").symlink_to(made.onnx_file)
+    manifest = {"model_hash": onnx_export.model_hash(model), "files": onnx_export.VARIANTS}
+    (premade / onnx_export.MANIFEST).write_text(json.dumps(manifest))
+    empty_cache = tmp_path / "cache"
+    monkeypatch.setattr(onnx_export, "can_export", lambda: False)  # like the installed app: no torch
+    assert onnx_export.find_export(model, "int8", empty_cache) == premade / "model_int8.onnx"
+    # The model changes (a file is edited): its hash changes, so the export no longer matches.
+    (model / "README.md").unlink()
+    (model / "README.md").write_text("edited model card")
+    assert onnx_export.find_export(model, "int8", empty_cache) is None
+    with pytest.raises(onnx_export.ExportUnavailable):
+        onnx_export.ensure_onnx(model, empty_cache)
+
+
+def test_unsupported_modules_fall_back_to_torch_with_a_log_line(tmp_path, caplog):
+    model = _model_copy(tmp_path)
+    modules = json.loads((model / "modules.json").read_text())
+    modules.append({"idx": 3, "name": "3", "path": "3_Dense", "type": "sentence_transformers.models.Dense"})
+    (model / "modules.json").unlink()
+    (model / "modules.json").write_text(json.dumps(modules))
+    assert "Dense" in onnx_recipe(model)
+    with caplog.at_level(logging.INFO, logger="ingest.embedder"):
+        embedder = Embedder(str(model), runtime="onnx-int8")
+    assert embedder.runtime == "torch" and not embedder.name.endswith("int8")
+    assert any("Dense" in r.getMessage() and "torch" in r.getMessage() for r in caplog.records)
+
+
+def test_the_onnx_runtime_runs_without_torch_installed(cache):
+    Embedder(runtime="onnx-int8", cache_dir=cache).embed_query("make sure the export exists")
+    code = (
+        "import sys\n"
+        "for m in ('torch', 'sentence_transformers', 'transformers'): sys.modules[m] = None\n"
+        "from pathlib import Path\n"
+        "from ingest.embedder import Embedder\n"
+        f"e = Embedder(cache_dir=Path({str(cache)!r}))\n"
+        "v = e.embed_documents(['hello world', 'a second text'])\n"
+        "print(e.runtime, v.shape, round(float((v[0] * v[0]).sum()), 4))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2], env=os.environ.copy())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["onnx-int8", "(2,", "384)", "1.0"]
