@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     i = bsub.add_parser("ingest", help="pipeline chunks/s against the embedder alone on the same chunks")
     i.add_argument("data", metavar="DATA", help="a SQuAD-format .json file (each paragraph a file) or a folder")
     i.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N SQuAD paragraphs")
+    i.add_argument("--runtime", default=None, metavar="R[,R...]",
+                   help="embedder runtimes, each ingesting the same files in this run: onnx-int8 (default), onnx, "
+                        "torch; the first is compared with the others")
     i.add_argument("--json", action="store_true", help="print one JSON document")
     i.set_defaults(handler=cmd_ingest)
 
@@ -97,7 +100,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from app.bench.ingest import run_ingest_bench
     from app.settings import Settings
 
-    _print(run_ingest_bench(Path(args.data), args.limit, Settings.load()), args.json)
+    runtimes = [r.strip() for r in args.runtime.split(",") if r.strip()] if args.runtime else None
+    _print(run_ingest_bench(Path(args.data), args.limit, Settings.load(), runtimes), args.json)
     return 0
 
 
