@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from app.errors import KnowledgeBaseDamaged
 from app.gui.workers import QtProgress, Task
 from app.settings import Settings
 
@@ -62,6 +63,8 @@ class ServiceBridge(QObject):
     page_text_ready = Signal(object, str)  # the caller's key, the page text
     folders_changed = Signal(str, list)  # kb, list[FolderInfo]
     ignore_rules_ready = Signal(str, str)  # kb, rules text
+    kb_damaged = Signal(str, str)  # kb, the message: its files are damaged and it can be rebuilt
+    repair_finished = Signal(str, object)  # kb, RepairReport (None when the repair itself failed)
 
     def __init__(self, settings: Settings, factory: ServiceFactory = default_services,
                  pool: QThreadPool | None = None) -> None:
@@ -113,7 +116,20 @@ class ServiceBridge(QObject):
         if self._busy == 1:
             self.busy_changed.emit(True)
         task.signals.finished.connect(self._task_finished)
-        return task.start(on_done, on_failed or self.error.emit, pool=self._pool)
+        damaged: list[KnowledgeBaseDamaged] = []
+        task.signals.raised.connect(lambda exc: damaged.append(exc) if isinstance(exc, KnowledgeBaseDamaged) else None)
+
+        def failed(message: str) -> None:
+            # A damaged KB gets its own signal, so the window can offer the rebuild with the message;
+            # a caller's own failure handling (ending an ingest, say) still runs first.
+            if on_failed is not None:
+                on_failed(message)
+            elif not damaged:
+                self.error.emit(message)
+            if damaged:
+                self.kb_damaged.emit(damaged[0].kb, message)
+
+        return task.start(on_done, failed, pool=self._pool)
 
     def _task_finished(self) -> None:
         self._busy -= 1
@@ -138,6 +154,26 @@ class ServiceBridge(QObject):
 
     def delete_kb(self, name: str) -> None:
         self._run(lambda: self._library().delete_kb(name), on_done=lambda _: self.refresh_kbs())
+
+    def repair_kb(self, kb: str) -> None:
+        """Check `kb` fully and rebuild what is damaged, from its catalogue or from the source files."""
+        self.info.emit(self.tr("Rebuilding knowledge base '%1'…").replace("%1", kb))
+        sink = QtProgress()
+        sink.signals.file_event.connect(self.ingest_file)
+        sink.signals.progress.connect(self.ingest_progress)
+
+        def done(report: Any) -> None:
+            self.repair_finished.emit(kb, report)
+            self.refresh_kbs()
+            self.refresh_documents(kb)
+
+        def failed(message: str) -> None:
+            self.error.emit(message)
+            self.repair_finished.emit(kb, None)
+            self.refresh_kbs()
+
+        task = self._run(lambda: self._library().repair(kb, progress=sink), on_done=done, on_failed=failed)
+        task.sink = sink  # the sink's signal object must outlive the worker's last emit
 
     def remove_documents(self, kb: str, paths: Sequence[str]) -> None:
         def done(events: Any) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QSplitter, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from app import paths
 from app.gui.bridge import ServiceBridge
@@ -44,13 +44,18 @@ def dropped_paths(mime: Any) -> list[str]:
 
 
 class MessageBar(QWidget):
-    """A dismissable line at the top of the window for errors and notices."""
+    """A dismissable line at the top of the window for errors and notices, with an optional action
+    button (the one-click fix, e.g. rebuilding a damaged knowledge base)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action = QPushButton()
+        self.action.hide()
+        self.action.clicked.connect(self._act)
+        self._on_action: Any = None
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
@@ -58,15 +63,25 @@ class MessageBar(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 6, 6, 6)
         row.addWidget(self.label, 1)
+        row.addWidget(self.action)
         row.addWidget(close)
         self.setAutoFillBackground(True)
         self.hide()
 
-    def show_message(self, text: str, error: bool = True) -> None:
+    def show_message(self, text: str, error: bool = True, action: str = "", on_action: Any = None) -> None:
         colour, background = ("#7a1020", "#fde7e9") if error else ("#1f3a60", "#e6effa")
         self.setStyleSheet(f"MessageBar {{ background: {background}; }} QLabel {{ color: {colour}; }}")
         self.label.setText(text)
+        self._on_action = on_action
+        self.action.setText(action)
+        self.action.setVisible(bool(action and on_action))
         self.show()
+
+    def _act(self) -> None:
+        on_action, self._on_action = self._on_action, None
+        self.action.hide()
+        if on_action is not None:
+            on_action()
 
 
 class MainWindow(QMainWindow):
@@ -87,6 +102,7 @@ class MainWindow(QMainWindow):
         self.sources = SourceView(bridge)
         self.progress = ProgressPanel(bridge)
         self.messages = MessageBar()
+        self._rebuilding: set[str] = set()  # knowledge bases being rebuilt now
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.library)
@@ -120,6 +136,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         bridge.error.connect(self.show_error)
+        bridge.kb_damaged.connect(self.offer_rebuild)
+        bridge.kbs_changed.connect(self._check_damaged)
+        bridge.repair_finished.connect(self._repair_finished)
         bridge.info.connect(lambda text: self.messages.show_message(text, error=False))
         failures.failed.connect(self.show_error)
         bridge.model_state_changed.connect(self._model_state)
@@ -166,6 +185,46 @@ class MainWindow(QMainWindow):
     def show_error(self, text: str) -> None:
         log.warning("shown to user: %s", text)
         self.messages.show_message(text, error=True)
+
+    def offer_rebuild(self, kb: str, message: str) -> None:
+        """A damaged knowledge base: say what is wrong, and rebuild it with one click."""
+        log.warning("shown to user: %s", message)
+        if kb in self._rebuilding:
+            return  # a rebuild is under way; its result will be shown
+        # The message's last sentence is the command-line hint; the button says it here.
+        text = message.split(" Rebuild it with ")[0]
+        self.messages.show_message(
+            text + " " + self.tr("Rebuilding reads it again from what is left of it and from your files; "
+                                 "the damaged files are kept aside."),
+            error=True, action=self.tr("Rebuild '%1'").replace("%1", kb), on_action=lambda: self.rebuild(kb))
+
+    def rebuild(self, kb: str) -> None:
+        self._rebuilding.add(kb)
+        self.bridge.repair_kb(kb)
+
+    def _check_damaged(self, infos: list) -> None:
+        damaged = [k for k in infos if getattr(k, "damaged", "")]
+        if damaged and not self.messages.action.isVisible():
+            self.offer_rebuild(damaged[0].name, damaged[0].damaged)
+
+    def _repair_finished(self, kb: str, report: Any) -> None:
+        self._rebuilding.discard(kb)
+        if report is None:
+            return  # the failure itself is shown
+        if getattr(report, "remaining", None):
+            self.show_error(self.tr("Knowledge base '%1' could not be fully rebuilt: %2")
+                            .replace("%1", kb).replace("%2", "; ".join(report.remaining)))
+            return
+        if not report.problems:
+            self.messages.show_message(self.tr("Knowledge base '%1' is sound: nothing needed rebuilding.")
+                                       .replace("%1", kb), error=False)
+            return
+        text = self.tr("Knowledge base '%1' was rebuilt: %2.").replace("%1", kb).replace("%2", "; ".join(report.actions))
+        if report.missing:
+            text += " " + self.tr("%n file(s) it held are gone from disk.", "", len(report.missing))
+        if report.set_aside:
+            text += " " + self.tr("The damaged files were kept in %1.").replace("%1", report.set_aside)
+        self.messages.show_message(text, error=False)
 
     def _model_state(self, state: str) -> None:
         model = current_model_path(self.bridge.settings)

@@ -42,6 +42,7 @@ def user_message(exc: BaseException) -> str:
 
 class TaskSignals(QObject):
     done = Signal(object)
+    raised = Signal(object)  # the exception itself, just before `failed`, for callers that act on its type
     failed = Signal(str)
     finished = Signal()  # after done or failed, for busy bookkeeping
 
@@ -76,6 +77,7 @@ class Task(QRunnable):
                 log.error("%s failed:\n%s", self.name, "".join(traceback.format_exception(exc)))
             else:
                 log.warning("%s: %s", self.name, exc)
+            self.signals.raised.emit(exc)
             self.signals.failed.emit(user_message(exc))
         else:
             log.debug("%s took %.2fs", self.name, time.perf_counter() - started)
