@@ -79,6 +79,7 @@ class ServiceBridge(QObject):
         self._busy = 0
         self._ingest_queue: list[tuple[str, list[str] | None, bool]] = []  # kb, paths (None = all), reindex
         self._ingest_cancel: Any = None
+        self._user_cancelled: Any = None  # the ingest token the user cancelled (Stop, quitting)
         self._answer_cancel: Any = None
         self._pending_settings: Settings | None = None
 
@@ -250,6 +251,7 @@ class ServiceBridge(QObject):
     def cancel_ingest(self) -> None:
         self._ingest_queue.clear()
         if self._ingest_cancel is not None:
+            self._user_cancelled = self._ingest_cancel
             self._ingest_cancel.cancel()
 
     def _queue_ingest(self, kb: str, paths: list[str], reindex: bool) -> None:
@@ -289,7 +291,9 @@ class ServiceBridge(QObject):
             self._next_ingest()
 
         def failed(message: str) -> None:
-            was_cancelled = cancel.cancelled
+            # The pipeline also cancels its token to stop its threads when it fails (a full disk, say):
+            # only a cancel the user asked for may pass in silence.
+            was_cancelled = self._user_cancelled is cancel
             self._ingest_cancel = None
             if not was_cancelled:
                 self.error.emit(message)

@@ -97,6 +97,8 @@ class FullDiskLibrary(FakeLibrary):
 
     def ingest(self, paths, kb="default", progress=None, cancel=None, force=False):
         if not self.space:
+            if cancel is not None:
+                cancel.cancel()  # as IngestPipeline does to stop its threads when a write fails
             raise write_failure(OSError(28, "No space left on device"), kb, Path("/data/kbs") / kb)
         return super().ingest(paths, kb, progress, cancel)
 
