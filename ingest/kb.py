@@ -346,12 +346,26 @@ class KnowledgeBase:
                 # SQLite or Chroma; every write before it committed whole, so the KB stays intact.
                 failure = write_failure(exc, self.name, self.root)
                 if failure is not None:
+                    self._settle_pending("the disk was full" if " is full " in str(failure) else "the folder is read-only")
                     raise failure from exc
                 if catalog.is_corruption(exc):
                     raise self.damaged(f"its catalogue cannot be read ({exc})") from exc
                 raise
             finally:
                 self._writing -= 1
+
+    def _settle_pending(self, why: str) -> None:
+        """After a write failed: files this writer queued say why they are not indexed, instead of
+        looking as if they were still being read; a queued new version of an indexed file leaves
+        the old one as it was.  Best effort: on a full or read-only disk this may not be written
+        either, and pending rows are read again by the next ingest just the same."""
+        try:
+            with catalog.Transaction(self._conn, self._lock) as conn:
+                conn.execute("UPDATE documents SET status = 'indexed' WHERE status = 'pending' AND doc_id IS NOT NULL")
+                conn.execute("UPDATE documents SET status = 'failed', failed_hash = NULL, reason = ? "
+                             "WHERE status = 'pending'", (f"not indexed: {why}; add it again",))
+        except sqlite3.Error as exc:
+            log.info("could not record why files of '%s' were not indexed: %s", self.name, exc)
 
     def collect_garbage(self) -> None:
         """Delete vectors owed deletion (replaced, removed, or written by an interrupted ingest).

@@ -85,7 +85,8 @@ def test_a_full_disk_mid_ingest_is_a_clear_error_and_the_ingest_resumes(tmp_path
     indexed = {p: s for p, s in state.items() if s[0] == "indexed"}
     assert len(indexed) == 2  # the two whose vectors were written before the disk filled, whole
     assert all(clean_state[p] == s for p, s in indexed.items())
-    assert all(s == ("pending", 0, ()) for p, s in state.items() if p not in indexed)
+    assert all(s == ("failed", 0, ()) for p, s in state.items() if p not in indexed)
+    assert {d.reason for d in kb.documents() if d.status == "failed"} == {"not indexed: the disk was full; add it again"}
 
     monkeypatch.setattr(VectorStore, "add", real_add)  # space is back
     events = _ingest(kb, embedder, [docs])
