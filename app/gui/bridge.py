@@ -55,6 +55,7 @@ class ServiceBridge(QObject):
     ingest_file = Signal(object)  # FileEvent
     ingest_progress = Signal(object)  # Progress
     ingest_finished = Signal(object)  # IngestReport, or None when it failed or was cancelled
+    ingest_failed = Signal(str)  # after ingest_finished(None) when it failed rather than was cancelled
     answer_quote = Signal(object)  # QuotedAnswer, right after retrieval, before the model writes
     answer_progress = Signal(int, int)  # prompt tokens read so far, of how many
     answer_token = Signal(str)
@@ -298,6 +299,8 @@ class ServiceBridge(QObject):
             if not was_cancelled:
                 self.error.emit(message)
             self.ingest_finished.emit(None)
+            if not was_cancelled:
+                self.ingest_failed.emit(message)
             self.refresh_kbs()
             self.refresh_documents(kb)
             self._next_ingest()

@@ -74,6 +74,7 @@ class ProgressPanel(QWidget):
         bridge.ingest_file.connect(self.file_event)
         bridge.ingest_progress.connect(self.progress)
         bridge.ingest_finished.connect(self.finished)
+        bridge.ingest_failed.connect(self.failed)
 
     def started(self, kb: str, paths: list[str]) -> None:
         if not self.running:
@@ -133,6 +134,14 @@ class ProgressPanel(QWidget):
                            .replace("%1", str(report.ok)).replace("%2", str(report.skipped))
                            .replace("%3", str(report.failed)).replace("%4", str(report.chunks_added))
                            .replace("%5", f"{report.seconds:.1f}"))
+
+    def failed(self, message: str) -> None:
+        """Stopped by an error (a full disk, say), not by the user: say so, with the reason."""
+        self.title.setText(self.tr("Stopped by an error"))
+        # The whole message is in the bar at the top of the window; here it would squeeze the row.
+        self.stats.setText(self.tr("Not finished: see the message at the top of the window. "
+                                   "Documents finished before the error stay indexed."))
+        self.stats.setToolTip(message)
 
     def _cancel(self) -> None:
         self.cancel_btn.setEnabled(False)

@@ -113,6 +113,7 @@ def test_a_full_disk_is_said_plainly_and_the_next_ingest_works(qtbot, tmp_path):
     text = window.messages.label.text()
     assert window.messages.isVisible() and text.startswith("The disk holding knowledge base 'work' is full")
     assert "Free some space" in text and not window.messages.action.isVisible()
+    assert window.progress.title.text() == "Stopped by an error"  # not "Stopped", as if the user had
     assert window.isVisible()
 
     library.space = True
