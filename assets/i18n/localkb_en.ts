@@ -15,7 +15,7 @@
 <context>
     <name>FoldersPanel</name>
     <message numerus="yes">
-        <location filename="../../app/gui/folders_panel.py" line="134"/>
+        <location filename="../../app/gui/folders_panel.py" line="139"/>
         <source>syncing %n file(s)</source>
         <translation>
             <numerusform>syncing %n file</numerusform>
@@ -26,7 +26,7 @@
 <context>
     <name>LibraryView</name>
     <message numerus="yes">
-        <location filename="../../app/gui/library_view.py" line="198"/>
+        <location filename="../../app/gui/library_view.py" line="192"/>
         <source>%n document(s)</source>
         <translation>
             <numerusform>%n document</numerusform>
@@ -34,11 +34,22 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/library_view.py" line="322"/>
+        <location filename="../../app/gui/library_view.py" line="317"/>
         <source>Remove %n document(s) from “%1”? The files on disk are not touched.</source>
         <translation>
             <numerusform>Remove %n document from “%1”? The file on disk is not touched.</numerusform>
             <numerusform>Remove %n documents from “%1”? The files on disk are not touched.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message numerus="yes">
+        <location filename="../../app/gui/main_window.py" line="224"/>
+        <source>%n file(s) it held are gone from disk.</source>
+        <translation>
+            <numerusform>%n file it held is gone from disk.</numerusform>
+            <numerusform>%n files it held are gone from disk.</numerusform>
         </translation>
     </message>
 </context>

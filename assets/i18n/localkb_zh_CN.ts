@@ -246,120 +246,120 @@
         <translation>每行一条规则，写法同 .gitignore：&lt;code&gt;*.tmp&lt;/code&gt; 跳过文件，&lt;code&gt;drafts/&lt;/code&gt; 跳过文件夹，&lt;code&gt;!keep.tmp&lt;/code&gt; 重新包含某个文件。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="51"/>
+        <location filename="../../app/gui/folders_panel.py" line="60"/>
         <source>&lt;b&gt;Followed folders&lt;/b&gt;</source>
         <translation>&lt;b&gt;同步的文件夹&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="52"/>
+        <location filename="../../app/gui/folders_panel.py" line="61"/>
         <source>Files added, changed, moved or deleted in these folders are applied to the knowledge base automatically.</source>
         <translation>在这些文件夹中新增、修改、移动或删除的文件会自动同步到知识库。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="54"/>
+        <location filename="../../app/gui/folders_panel.py" line="63"/>
         <source>Follow…</source>
         <translation>同步文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="54"/>
+        <location filename="../../app/gui/folders_panel.py" line="63"/>
         <source>Follow a folder: keep this knowledge base in sync with it</source>
         <translation>同步一个文件夹：让此知识库与它保持一致</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="56"/>
+        <location filename="../../app/gui/folders_panel.py" line="65"/>
         <source>Sync now</source>
         <translation>立即同步</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="56"/>
+        <location filename="../../app/gui/folders_panel.py" line="65"/>
         <source>Compare the folders with the index now</source>
         <translation>立即将文件夹与索引比对</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="57"/>
-        <location filename="../../app/gui/folders_panel.py" line="159"/>
+        <location filename="../../app/gui/folders_panel.py" line="66"/>
+        <location filename="../../app/gui/folders_panel.py" line="161"/>
         <source>Pause</source>
         <translation>暂停</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="57"/>
+        <location filename="../../app/gui/folders_panel.py" line="66"/>
         <source>Pause or resume watching</source>
         <translation>暂停或恢复监视</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="58"/>
+        <location filename="../../app/gui/folders_panel.py" line="67"/>
         <source>Ignore…</source>
         <translation>忽略规则…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="58"/>
+        <location filename="../../app/gui/folders_panel.py" line="67"/>
         <source>Files and folders that are never indexed</source>
         <translation>永不索引的文件和文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="59"/>
+        <location filename="../../app/gui/folders_panel.py" line="68"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="59"/>
+        <location filename="../../app/gui/folders_panel.py" line="68"/>
         <source>Stop following the selected folder; its documents stay</source>
         <translation>停止同步所选文件夹；其文档保留</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="135"/>
+        <location filename="../../app/gui/folders_panel.py" line="137"/>
         <source>folder not found</source>
         <translation>找不到文件夹</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/folders_panel.py" line="137"/>
+        <location filename="../../app/gui/folders_panel.py" line="139"/>
         <source>syncing %n file(s)</source>
         <translation>
             <numerusform>正在同步 %n 个文件</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="139"/>
+        <location filename="../../app/gui/folders_panel.py" line="141"/>
         <source>watching</source>
         <translation>监视中</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="141"/>
+        <location filename="../../app/gui/folders_panel.py" line="143"/>
         <source>paused</source>
         <translation>已暂停</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="143"/>
+        <location filename="../../app/gui/folders_panel.py" line="145"/>
         <source>error: %1</source>
         <translation>出错：%1</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="145"/>
+        <location filename="../../app/gui/folders_panel.py" line="147"/>
         <source>not watching</source>
         <translation>未监视</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="148"/>
+        <location filename="../../app/gui/folders_panel.py" line="150"/>
         <source>last sync %1</source>
         <translation>上次同步 %1</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="149"/>
+        <location filename="../../app/gui/folders_panel.py" line="151"/>
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="159"/>
+        <location filename="../../app/gui/folders_panel.py" line="161"/>
         <source>Resume</source>
         <translation>恢复</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="164"/>
+        <location filename="../../app/gui/folders_panel.py" line="166"/>
         <source>Follow a folder</source>
         <translation>同步一个文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/folders_panel.py" line="192"/>
+        <location filename="../../app/gui/folders_panel.py" line="194"/>
         <source>Ignore rules for “%1”</source>
         <translation>“%1”的忽略规则</translation>
     </message>
@@ -367,218 +367,218 @@
 <context>
     <name>LibraryView</name>
     <message>
-        <location filename="../../app/gui/library_view.py" line="50"/>
+        <location filename="../../app/gui/library_view.py" line="51"/>
         <source>Select one knowledge base, or several with Ctrl/Shift to ask across them.</source>
         <translation>选择一个知识库；按住 Ctrl/Shift 可同时选择多个并跨库提问。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="55"/>
+        <location filename="../../app/gui/library_view.py" line="56"/>
         <source>New</source>
         <translation>新建</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="55"/>
+        <location filename="../../app/gui/library_view.py" line="56"/>
         <source>Create a knowledge base</source>
         <translation>创建知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="56"/>
+        <location filename="../../app/gui/library_view.py" line="57"/>
         <source>Rename</source>
         <translation>重命名</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="56"/>
+        <location filename="../../app/gui/library_view.py" line="57"/>
         <source>Rename the current knowledge base</source>
         <translation>重命名当前知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="57"/>
+        <location filename="../../app/gui/library_view.py" line="58"/>
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="57"/>
+        <location filename="../../app/gui/library_view.py" line="58"/>
         <source>Delete the current knowledge base and its index</source>
         <translation>删除当前知识库及其索引</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="60"/>
+        <location filename="../../app/gui/library_view.py" line="61"/>
         <source>&lt;b&gt;Knowledge bases&lt;/b&gt;</source>
         <translation>&lt;b&gt;知识库&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="68"/>
+        <location filename="../../app/gui/library_view.py" line="69"/>
         <source>Filter documents…</source>
         <translation>筛选文档…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="71"/>
+        <location filename="../../app/gui/library_view.py" line="72"/>
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="71"/>
+        <location filename="../../app/gui/library_view.py" line="72"/>
         <source>Add files to the current knowledge base</source>
         <translation>向当前知识库添加文件</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="74"/>
+        <location filename="../../app/gui/library_view.py" line="75"/>
         <source>Document</source>
         <translation>文档</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="74"/>
+        <location filename="../../app/gui/library_view.py" line="75"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="74"/>
+        <location filename="../../app/gui/library_view.py" line="75"/>
         <source>Pages</source>
         <translation>页数</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="75"/>
+        <location filename="../../app/gui/library_view.py" line="76"/>
         <source>Chunks</source>
         <translation>片段</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="75"/>
+        <location filename="../../app/gui/library_view.py" line="76"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="147"/>
+        <location filename="../../app/gui/library_view.py" line="141"/>
         <source>&lt;h3&gt;No documents yet&lt;/h3&gt;&lt;p&gt;Drag files or whole folders onto this window: PDF, Word, PowerPoint, Excel, HTML, Markdown, text, e-mail, images.&lt;/p&gt;&lt;p&gt;They are read and indexed on this computer; nothing is uploaded.&lt;/p&gt;</source>
         <translation>&lt;h3&gt;还没有文档&lt;/h3&gt;&lt;p&gt;把文件或整个文件夹拖到此窗口：PDF、Word、PowerPoint、Excel、HTML、Markdown、文本、电子邮件、图片。&lt;/p&gt;&lt;p&gt;文件在本机读取和建立索引，不会上传到任何地方。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="153"/>
+        <location filename="../../app/gui/library_view.py" line="147"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="155"/>
+        <location filename="../../app/gui/library_view.py" line="149"/>
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="157"/>
+        <location filename="../../app/gui/library_view.py" line="151"/>
         <source>Try the sample knowledge base</source>
         <translation>试用示例知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="158"/>
+        <location filename="../../app/gui/library_view.py" line="152"/>
         <source>Indexes a few short example documents so you can ask a question and see a cited answer right away.</source>
         <translation>为几份简短的示例文档建立索引，让你马上提问并看到带引用的回答。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/library_view.py" line="198"/>
+        <location filename="../../app/gui/library_view.py" line="192"/>
         <source>%n document(s)</source>
         <translation>
             <numerusform>%n 个文档</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="200"/>
+        <location filename="../../app/gui/library_view.py" line="194"/>
         <source>%1 documents, %2 passages
 Embedder: %3</source>
         <translation>%1 个文档，%2 个片段
 嵌入模型：%3</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="225"/>
+        <location filename="../../app/gui/library_view.py" line="219"/>
         <source>Updated</source>
         <translation>更新时间</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="241"/>
+        <location filename="../../app/gui/library_view.py" line="235"/>
         <source>&lt;b&gt;Documents in %1&lt;/b&gt;</source>
         <translation>&lt;b&gt;%1 中的文档&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="243"/>
+        <location filename="../../app/gui/library_view.py" line="237"/>
         <source>&lt;b&gt;Documents&lt;/b&gt;</source>
         <translation>&lt;b&gt;文档&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="252"/>
+        <location filename="../../app/gui/library_view.py" line="246"/>
         <source>indexed</source>
         <translation>已索引</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="252"/>
+        <location filename="../../app/gui/library_view.py" line="246"/>
         <source>pending</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="252"/>
+        <location filename="../../app/gui/library_view.py" line="246"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="274"/>
+        <location filename="../../app/gui/library_view.py" line="268"/>
         <source>New knowledge base</source>
         <translation>新建知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="274"/>
+        <location filename="../../app/gui/library_view.py" line="268"/>
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="281"/>
+        <location filename="../../app/gui/library_view.py" line="275"/>
         <source>Rename knowledge base</source>
         <translation>重命名知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="281"/>
+        <location filename="../../app/gui/library_view.py" line="275"/>
         <source>New name:</source>
         <translation>新名称：</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="288"/>
+        <location filename="../../app/gui/library_view.py" line="282"/>
         <source>Delete knowledge base</source>
         <translation>删除知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="289"/>
+        <location filename="../../app/gui/library_view.py" line="283"/>
         <source>Delete “%1” and its index? Your original files are not touched.</source>
         <translation>删除“%1”及其索引？你的原始文件不受影响。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="293"/>
+        <location filename="../../app/gui/library_view.py" line="287"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="298"/>
+        <location filename="../../app/gui/library_view.py" line="292"/>
         <source>Add a folder</source>
         <translation>添加文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="311"/>
+        <location filename="../../app/gui/library_view.py" line="305"/>
         <source>Re-index</source>
         <translation>重新索引</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="313"/>
+        <location filename="../../app/gui/library_view.py" line="307"/>
         <source>Remove from knowledge base</source>
         <translation>从知识库中移除</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="315"/>
+        <location filename="../../app/gui/library_view.py" line="309"/>
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/library_view.py" line="322"/>
+        <location filename="../../app/gui/library_view.py" line="317"/>
         <source>Remove %n document(s) from “%1”? The files on disk are not touched.</source>
         <translation>
             <numerusform>从“%1”中移除 %n 个文档？磁盘上的文件不受影响。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="323"/>
+        <location filename="../../app/gui/library_view.py" line="318"/>
         <source>Remove documents</source>
         <translation>移除文档</translation>
     </message>
@@ -586,145 +586,182 @@ Embedder: %3</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/gui/main_window.py" line="105"/>
+        <location filename="../../app/gui/main_window.py" line="121"/>
         <source>Source</source>
         <translation>来源</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="111"/>
+        <location filename="../../app/gui/main_window.py" line="127"/>
         <source>Adding documents</source>
         <translation>正在添加文档</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="119"/>
+        <location filename="../../app/gui/main_window.py" line="135"/>
         <source>Drop files or folders anywhere on this window to add them.</source>
         <translation>把文件或文件夹拖到窗口任意位置即可添加。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="138"/>
+        <location filename="../../app/gui/main_window.py" line="157"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="139"/>
+        <location filename="../../app/gui/main_window.py" line="158"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="140"/>
+        <location filename="../../app/gui/main_window.py" line="159"/>
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="141"/>
+        <location filename="../../app/gui/main_window.py" line="160"/>
         <source>Add the sample knowledge base</source>
         <translation>添加示例知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="143"/>
+        <location filename="../../app/gui/main_window.py" line="162"/>
         <source>New conversation</source>
         <translation>新建对话</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="144"/>
+        <location filename="../../app/gui/main_window.py" line="163"/>
         <source>Export conversation…</source>
         <translation>导出对话…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="146"/>
+        <location filename="../../app/gui/main_window.py" line="165"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="147"/>
+        <location filename="../../app/gui/main_window.py" line="166"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="148"/>
+        <location filename="../../app/gui/main_window.py" line="167"/>
         <source>Models…</source>
         <translation>模型…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="149"/>
+        <location filename="../../app/gui/main_window.py" line="168"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="150"/>
+        <location filename="../../app/gui/main_window.py" line="169"/>
         <source>Load the model now</source>
         <translation>立即加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="151"/>
+        <location filename="../../app/gui/main_window.py" line="170"/>
         <source>Open the log folder</source>
         <translation>打开日志文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="153"/>
+        <location filename="../../app/gui/main_window.py" line="172"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="154"/>
-        <location filename="../../app/gui/main_window.py" line="270"/>
+        <location filename="../../app/gui/main_window.py" line="173"/>
+        <location filename="../../app/gui/main_window.py" line="329"/>
         <source>About LocalKB</source>
         <translation>关于 LocalKB</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="172"/>
+        <location filename="../../app/gui/main_window.py" line="197"/>
+        <source>Rebuilding reads it again from what is left of it and from your files; the damaged files are kept aside.</source>
+        <translation>重建会从它残存的内容和你的文件重新读取；损坏的文件会另存一旁。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/main_window.py" line="199"/>
+        <source>Rebuild &apos;%1&apos;</source>
+        <translation>重建“%1”</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/main_window.py" line="215"/>
+        <source>Knowledge base &apos;%1&apos; could not be fully rebuilt: %2</source>
+        <translation>知识库“%1”未能完全重建：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/main_window.py" line="219"/>
+        <source>Knowledge base &apos;%1&apos; is sound: nothing needed rebuilding.</source>
+        <translation>知识库“%1”完好，无需重建。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/main_window.py" line="222"/>
+        <source>Knowledge base &apos;%1&apos; was rebuilt: %2.</source>
+        <translation>知识库“%1”已重建：%2。</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/gui/main_window.py" line="224"/>
+        <source>%n file(s) it held are gone from disk.</source>
+        <translation>
+            <numerusform>其中 %n 个文件已不在磁盘上。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/main_window.py" line="226"/>
+        <source>The damaged files were kept in %1.</source>
+        <translation>损坏的文件保存在 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/main_window.py" line="231"/>
         <source>no model</source>
         <translation>无模型</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="173"/>
+        <location filename="../../app/gui/main_window.py" line="232"/>
         <source>not loaded (loads with the first question)</source>
         <translation>未加载（首次提问时加载）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="174"/>
+        <location filename="../../app/gui/main_window.py" line="233"/>
         <source>loading…</source>
         <translation>加载中…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="174"/>
+        <location filename="../../app/gui/main_window.py" line="233"/>
         <source>ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="176"/>
+        <location filename="../../app/gui/main_window.py" line="235"/>
         <source>Model: %1 — %2</source>
         <translation>模型：%1 — %2</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="206"/>
+        <location filename="../../app/gui/main_window.py" line="265"/>
         <source>How much can I spend on a hotel night when travelling?</source>
         <translation>出差时每晚住宿费用的上限是多少？</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="249"/>
+        <location filename="../../app/gui/main_window.py" line="308"/>
         <source>Re-index with the new embedder?</source>
         <translation>使用新的嵌入模型重新索引？</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="250"/>
+        <location filename="../../app/gui/main_window.py" line="309"/>
         <source>These knowledge bases were indexed with another embedding model: %1.
 Vectors from two models cannot be mixed, so they must be re-indexed to use the new one. Re-index now?</source>
         <translation>以下知识库是用另一个嵌入模型建立索引的：%1。
 两个模型的向量不能混用，必须重新索引才能使用新模型。现在重新索引吗？</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="260"/>
+        <location filename="../../app/gui/main_window.py" line="319"/>
         <source>The embedder was not changed, so your knowledge bases stay searchable.</source>
         <translation>嵌入模型没有更改，你的知识库仍可正常检索。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="265"/>
+        <location filename="../../app/gui/main_window.py" line="324"/>
         <source>The interface language changes when LocalKB is restarted.</source>
         <translation>界面语言将在重新启动 LocalKB 后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="271"/>
+        <location filename="../../app/gui/main_window.py" line="330"/>
         <source>&lt;b&gt;LocalKB&lt;/b&gt;&lt;br&gt;Ask questions about your own files, offline.&lt;br&gt;Data folder: %1&lt;br&gt;Log file: %2</source>
         <translation>&lt;b&gt;LocalKB&lt;/b&gt;&lt;br&gt;离线地向你自己的文件提问。&lt;br&gt;数据文件夹：%1&lt;br&gt;日志文件：%2</translation>
     </message>
@@ -960,87 +997,97 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="83"/>
+        <location filename="../../app/gui/progress_panel.py" line="84"/>
         <source>Adding to “%1”</source>
         <translation>正在添加到“%1”</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="85"/>
+        <location filename="../../app/gui/progress_panel.py" line="86"/>
         <source>Looking for files…</source>
         <translation>正在查找文件…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="91"/>
+        <location filename="../../app/gui/progress_panel.py" line="92"/>
         <source>reading…</source>
         <translation>读取中…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="91"/>
+        <location filename="../../app/gui/progress_panel.py" line="92"/>
         <source>added</source>
         <translation>已添加</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="91"/>
+        <location filename="../../app/gui/progress_panel.py" line="92"/>
         <source>unchanged</source>
         <translation>未变化</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="92"/>
+        <location filename="../../app/gui/progress_panel.py" line="93"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="92"/>
+        <location filename="../../app/gui/progress_panel.py" line="93"/>
         <source>removed</source>
         <translation>已移除</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="113"/>
+        <location filename="../../app/gui/progress_panel.py" line="114"/>
         <source>%v of %m files</source>
         <translation>%v / %m 个文件</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="114"/>
+        <location filename="../../app/gui/progress_panel.py" line="115"/>
         <source>%1 of %2 chunks</source>
         <translation>%1 / %2 个片段</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="116"/>
+        <location filename="../../app/gui/progress_panel.py" line="117"/>
         <source>%1 chunks</source>
         <translation>%1 个片段</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="117"/>
+        <location filename="../../app/gui/progress_panel.py" line="118"/>
         <source>time left: %1</source>
         <translation>剩余时间：%1</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="124"/>
+        <location filename="../../app/gui/progress_panel.py" line="125"/>
         <source>Stopped</source>
         <translation>已停止</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="126"/>
+        <location filename="../../app/gui/progress_panel.py" line="127"/>
         <source>Documents finished before stopping stay indexed.</source>
         <translation>停止前完成的文档会保留在索引中。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="130"/>
+        <location filename="../../app/gui/progress_panel.py" line="131"/>
         <source>done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="131"/>
+        <location filename="../../app/gui/progress_panel.py" line="132"/>
         <source>Finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="132"/>
+        <location filename="../../app/gui/progress_panel.py" line="133"/>
         <source>%1 added, %2 unchanged, %3 failed · %4 chunks in %5 s</source>
         <translation>新增 %1，未变化 %2，失败 %3 · %4 个片段，用时 %5 秒</translation>
     </message>
     <message>
-        <location filename="../../app/gui/progress_panel.py" line="139"/>
+        <location filename="../../app/gui/progress_panel.py" line="140"/>
+        <source>Stopped by an error</source>
+        <translation>因错误而停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/progress_panel.py" line="142"/>
+        <source>Not finished: see the message at the top of the window. Documents finished before the error stay indexed.</source>
+        <translation>未完成：请查看窗口顶部的消息。出错前已完成的文档仍保留在索引中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/progress_panel.py" line="148"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
@@ -1048,7 +1095,12 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
 <context>
     <name>ServiceBridge</name>
     <message>
-        <location filename="../../app/gui/bridge.py" line="181"/>
+        <location filename="../../app/gui/bridge.py" line="162"/>
+        <source>Rebuilding knowledge base &apos;%1&apos;…</source>
+        <translation>正在重建知识库“%1”…</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/bridge.py" line="219"/>
         <source>%1 file(s) in followed folders could not be read; see their reasons in the list.</source>
         <translation>同步文件夹中有 %1 个文件无法读取；原因见文档列表。</translation>
     </message>
@@ -1637,52 +1689,52 @@ Vectors from two models cannot be mixed, so they must be re-indexed to use the n
 <context>
     <name>SourceView</name>
     <message>
-        <location filename="../../app/gui/source_view.py" line="47"/>
+        <location filename="../../app/gui/source_view.py" line="50"/>
         <source>Click a citation such as [1] to see where an answer comes from.</source>
         <translation>点击 [1] 这样的引用，查看回答的出处。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="51"/>
+        <location filename="../../app/gui/source_view.py" line="54"/>
         <source>Previous page</source>
         <translation>上一页</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="54"/>
+        <location filename="../../app/gui/source_view.py" line="57"/>
         <source>Next page</source>
         <translation>下一页</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="56"/>
+        <location filename="../../app/gui/source_view.py" line="59"/>
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="57"/>
+        <location filename="../../app/gui/source_view.py" line="60"/>
         <source>Open the document in its usual application</source>
         <translation>用默认程序打开此文档</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="99"/>
+        <location filename="../../app/gui/source_view.py" line="104"/>
         <source>page %1</source>
         <translation>第 %1 页</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="107"/>
+        <location filename="../../app/gui/source_view.py" line="114"/>
         <source>The file is no longer at %1. Move it back, or remove it from the knowledge base and add it again.</source>
         <translation>文件已不在 %1。请把它移回原处，或从知识库中移除后重新添加。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="113"/>
+        <location filename="../../app/gui/source_view.py" line="120"/>
         <source>Loading page…</source>
         <translation>正在加载页面…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="119"/>
+        <location filename="../../app/gui/source_view.py" line="126"/>
         <source>Rendering page…</source>
         <translation>正在渲染页面…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/source_view.py" line="149"/>
+        <location filename="../../app/gui/source_view.py" line="156"/>
         <source>Could not show this page: %1</source>
         <translation>无法显示此页：%1</translation>
     </message>
