@@ -247,8 +247,8 @@ class Embedder:
         self.runtime = self._choose_runtime(runtime)
         base = self.path.name if model_path else "all-MiniLM-L6-v2"
         self.name = f"{base} int8" if self.runtime == "onnx-int8" else base
-        # Chunks the pipeline hands over at once: sorted by token length inside, so a window of
-        # several batches pads far less than batches taken in arrival order.
+        # Chunks the pipeline sorts by token length together before cutting them into batches: a
+        # window of several batches pads far less than batches taken in arrival order.
         self.window = batch_size * 8
         self._model = None
         self._onnx: _OnnxModel | None = None
@@ -352,6 +352,13 @@ class Embedder:
         vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype(np.float32, copy=False)
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens per text (characters for the torch runtime, which sorts by length itself)."""
+        if self.runtime == "torch":
+            return [len(t) for t in texts]
+        self._load()
+        return [len(e.ids) for e in self._onnx.tokenizer.encode_batch(texts)]
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:

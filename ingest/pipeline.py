@@ -237,6 +237,11 @@ class IngestPipeline:
         self._work_done = 0  # files that needed parsing and have finished, for the ETA
         self._work_total = 0
         self.embed_seconds = 0.0
+        self._chunks_embedded = 0
+        # Chunks parsed but not yet embedded beyond which no more files are handed to the parsers.
+        self.max_backlog = max(4 * getattr(embedder, "window", embedder.batch_size), 1024)
+        self.files_hashed = 0  # files whose content planning read: none on a re-run over an unchanged folder
+        self.plan_seconds = 0.0
         self._known_children: dict[str, set[str]] | None = None  # container path -> its member rows
 
     # -- reporting ---------------------------------------------------------------------------
@@ -266,7 +271,9 @@ class IngestPipeline:
         self._files_total = len(files) + len(problems)
         for ev in problems:
             self._event(ev)
+        t0 = time.perf_counter()
         jobs = self._plan(files)
+        self.plan_seconds = time.perf_counter() - t0
         if jobs:
             self._process(jobs)
         return self.events
@@ -297,6 +304,7 @@ class IngestPipeline:
                 if st.st_size > max_bytes:
                     raise FileTooLarge(f"file is {st.st_size / 1024**2:.0f} MB, over the {self.options.max_file_mb} MB limit (settings: ingest.max_file_mb)")
                 digest = file_hash(f)
+                self.files_hashed += 1
                 if row is not None and not self.options.force:
                     if row.status != "failed" and row.doc_id and row.content_hash == digest:
                         self.kb.touch(path, st.st_mtime)
@@ -332,18 +340,27 @@ class IngestPipeline:
         ctx = multiprocessing.get_context("spawn")  # fork would copy torch's and Chroma's threads' locks
         workers = max(1, min(self.options.parse_workers, len(jobs)))
         pool = ProcessPool(max_workers=workers, initializer=_limit_memory, context=ctx)
+        # Memory stays bounded whatever the folder size: files are handed to the parsers a few at
+        # a time, and none while the chunks parsed but not yet embedded exceed a few windows, so
+        # fast parsers never pile whole folders of text up in front of the slower embedder.
+        # (Scheduling every file at once kept every parsed document in memory until the end.)
+        to_parse = deque(jobs)
+        futures: dict = {}
         try:
-            futures = {
-                pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages, self.options.file_timeout_s),
-                              timeout=self.options.file_timeout_s): job
-                for job in jobs
-            }
-            remaining = set(futures)
-            while remaining and not (self.cancel.cancelled or errors):
+            while (futures or to_parse) and not (self.cancel.cancelled or errors):
+                while to_parse and len(futures) < 4 * workers and self._chunks_total - self._chunks_embedded < self.max_backlog:
+                    job = to_parse.popleft()
+                    future = pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages,
+                                                             self.options.file_timeout_s),
+                                           timeout=self.options.file_timeout_s)
+                    futures[future] = job
+                if not futures:  # the embedder is catching up
+                    time.sleep(0.05)
+                    continue
                 # Poll so a cancel is honoured within a fraction of a second, even mid-file.
-                finished, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
+                finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    self._collect(futures[future], future, embed_q)
+                    self._collect(futures.pop(future), future, embed_q)
         finally:
             pool.stop() if self.cancel.cancelled or errors else pool.close()
             embed_q.put(None)
@@ -482,9 +499,9 @@ class IngestPipeline:
                         break
                     texts.extend(c.text for c in job.chunks[job.filled : job.filled + n])
                     takes.append((job, n))
-                t0 = time.perf_counter()
-                vectors = self.embedder.embed_documents(texts)
-                self.embed_seconds += time.perf_counter() - t0
+                vectors = self._embed_window(texts)
+                if vectors is None:  # cancelled between batches
+                    return
                 pos = 0
                 for job, n in takes:
                     job.parts.append(vectors[pos : pos + n])
@@ -502,12 +519,33 @@ class IngestPipeline:
         finally:
             commit_q.put(None)
 
+    def _embed_window(self, texts: list[str]) -> np.ndarray | None:
+        """Embed a window in batches of similar token length, so little compute goes on padding;
+        None when a cancel arrives between batches (a window takes seconds, a batch a fraction)."""
+        counter = getattr(self.embedder, "token_counts", None)
+        lengths = counter(texts) if counter is not None else [len(t) for t in texts]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        out: np.ndarray | None = None
+        batch_size = self.embedder.batch_size
+        for start in range(0, len(order), batch_size):
+            if self.cancel.cancelled:
+                return None
+            idx = order[start : start + batch_size]
+            t0 = time.perf_counter()
+            vectors = self.embedder.embed_documents([texts[i] for i in idx])
+            self.embed_seconds += time.perf_counter() - t0
+            self._chunks_embedded += len(idx)
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[idx] = vectors
+        return out
+
     def _commit_loop(self, commit_q: queue.Queue, errors: list) -> None:
         while True:
             job = commit_q.get()
             if job is None:
                 return
-            if errors:
+            if errors or self.cancel.cancelled:  # a cancel stops now; what was not committed stays pending
                 continue
             try:
                 if self.kb.meta("embedder") is None:
@@ -521,6 +559,8 @@ class IngestPipeline:
                 _crash_point("after_commit")
                 warning = "; ".join(job.doc.warnings)
                 self._event(FileEvent(job.path, "ok", warning, len(job.chunks), job.doc.pages), work=job.children is not None)
+                # The plan's list still holds this job: let its text and vectors go now.
+                job.doc, job.chunks, job.vectors = None, [], None
             except BaseException as exc:
                 errors.append(exc)
                 self.cancel.cancel()

@@ -23,13 +23,26 @@ from app.bench.data import load_beir, load_squad, services, temporary_home, writ
 from app.bench.metrics import percentile, ranking_metrics
 from app.errors import LocalKBError
 
+def _embedder(settings, runtime: str | None):
+    """The embedder a benchmark uses, its ONNX export cached in the real models folder (made once,
+    not once per throw-away home)."""
+    from app.settings import Settings
+    from ingest.embedder import DEFAULT_RUNTIME, Embedder
+    from ingest.onnx_export import default_cache_dir
+
+    s = (settings or Settings()).embedding
+    return Embedder(s.embedder_path, s.embedder_languages, s.batch_size, runtime=runtime or DEFAULT_RUNTIME,
+                    cache_dir=default_cache_dir())
+
+
 def bench_retrieval(data: str | Path, fmt: str = "squad", limit: int | None = None, settings=None,
-                    progress=None, details: bool = False) -> dict:
+                    progress=None, details: bool = False, runtime: str | None = None) -> dict:
     dataset = load_squad(data, limit) if fmt == "squad" else load_beir(data, limit)
     if not dataset.questions:
         raise LocalKBError(f"No questions with gold documents in {data}.")
+    embedder = _embedder(settings, runtime)
     with temporary_home() as home:
-        settings, library, chat = services(settings)
+        settings, library, chat = services(settings, embedder=embedder)
         try:
             by_path = write_documents(dataset, home / "docs")
             report = library.ingest([home / "docs"], kb="bench", progress=progress)
@@ -37,12 +50,14 @@ def bench_retrieval(data: str | Path, fmt: str = "squad", limit: int | None = No
             kb = library.open_kb("bench")
             chunks = kb.chunk_count()
             chat.retrieve("warm up", ["bench"], top_k=10)  # load the embedder outside the timings
-            ranked, latencies, langs = [], [], collections.Counter()
+            ranked, latencies, embed_latencies, langs = [], [], [], collections.Counter()
             per_lang: dict[str, list[int]] = collections.defaultdict(list)
             for i, q in enumerate(dataset.questions):
                 t0 = time.perf_counter()
                 result = chat.retrieve(q.text, ["bench"], top_k=10)
                 latencies.append(time.perf_counter() - t0)
+                if "embed_s" in result.timings:
+                    embed_latencies.append(result.timings["embed_s"])
                 ranked.append([by_path.get(p.path, p.path) for p in result.passages])
                 langs[result.query_lang] += 1
                 per_lang[result.query_lang].append(i)
@@ -59,6 +74,9 @@ def bench_retrieval(data: str | Path, fmt: str = "squad", limit: int | None = No
         **{k: round(v, 4) for k, v in metrics.items()},
         "latency_p50_ms": round(percentile(latencies, 50) * 1000, 2),
         "latency_p95_ms": round(percentile(latencies, 95) * 1000, 2),
+        "query_embed_p50_ms": round(percentile(embed_latencies, 50) * 1000, 2) if embed_latencies else None,
+        "query_embed_p95_ms": round(percentile(embed_latencies, 95) * 1000, 2) if embed_latencies else None,
+        "embedder": embedder.name, "runtime": embedder.runtime,
         "ingest_seconds": round(report.seconds, 2),
         "ingest_chunks_per_s": round(report.chunks_added / report.seconds, 2) if report.seconds else None,
         "query_languages": dict(langs),
@@ -96,7 +114,7 @@ class _CheapDocumentEmbedder:
 
 
 def bench_scale(data: str | Path, chunks: int = 100_000, queries: int = 500, settings=None, progress=None,
-                keep_home: str | None = None, answers: int = 0) -> dict:
+                keep_home: str | None = None, answers: int = 0, runtime: str | None = None) -> dict:
     """Query latency on a KB of about `chunks` chunks built from the sentences of a SQuAD file.
 
     Documents are shuffled sentence mixes (real vocabulary, so BM25 posting lists are realistic),
@@ -105,7 +123,6 @@ def bench_scale(data: str | Path, chunks: int = 100_000, queries: int = 500, set
     nothing.  With `answers`, that many questions are then answered by the chat model on the same
     KB, and the process's peak RSS says what the app needs at that size.
     """
-    from ingest.embedder import Embedder
     from app.settings import Settings
 
     settings = settings or Settings()
@@ -119,7 +136,7 @@ def bench_scale(data: str | Path, chunks: int = 100_000, queries: int = 500, set
     chunk_chars = settings.ingest.chunk_size
     docs_needed = max(1, chunks // 40)
     with temporary_home(keep_home) as home:
-        real = Embedder(settings.embedding.embedder_path, settings.embedding.embedder_languages)
+        real = _embedder(settings, runtime)
         cheap = _CheapDocumentEmbedder(real)
         settings, library, chat = services(settings, embedder=cheap)
         folder = home / "docs"

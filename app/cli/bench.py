@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--queries", type=int, default=500, help="queries timed with --scale (default 500)")
     r.add_argument("--answers", type=int, default=0, metavar="N",
                    help="with --scale: then answer N questions with the chat model and report peak memory")
+    r.add_argument("--runtime", default=None, choices=("onnx-int8", "onnx", "torch"),
+                   help="embedder runtime (default onnx-int8)")
     r.add_argument("--json", action="store_true", help="print one JSON document")
     r.set_defaults(handler=cmd_retrieval)
 
@@ -74,9 +76,10 @@ def cmd_retrieval(args: argparse.Namespace) -> int:
 
     fmt = args.format or ("beir" if Path(args.data).is_dir() else "squad")
     if args.scale:
-        result = bench.bench_scale(args.data, chunks=args.scale, queries=args.queries, answers=args.answers)
+        result = bench.bench_scale(args.data, chunks=args.scale, queries=args.queries, answers=args.answers,
+                                   runtime=args.runtime)
     else:
-        result = bench.bench_retrieval(args.data, fmt, args.limit)
+        result = bench.bench_retrieval(args.data, fmt, args.limit, runtime=args.runtime)
     _print(result, args.json)
     return 0
 
