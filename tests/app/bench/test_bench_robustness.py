@@ -32,6 +32,38 @@ def hang_on_purpose(path, ocr, max_pages, timeout_s):
     return measured_parse(path, ocr, max_pages, timeout_s)
 
 
+def hungry_parse(path, ocr, max_pages, timeout_s):
+    """A text reader that wants more memory than a parser process is allowed; runs in the parser process."""
+    import ingest.loaders.text as text
+    from app.bench.robustness import measured_parse
+    from ingest.pipeline import MEMORY_CAP_BYTES
+
+    if path.endswith("hungry.txt"):
+        def greedy(p, options):
+            bytearray(MEMORY_CAP_BYTES + (1 << 30))  # fails only because of the cap: the box has room
+            raise AssertionError("the memory cap is not applied to parser processes")
+        original, text.load_text = text.load_text, greedy
+        try:
+            return measured_parse(path, ocr, max_pages, timeout_s)
+        finally:
+            text.load_text = original
+    return measured_parse(path, ocr, max_pages, timeout_s)
+
+
+def test_sweep_names_a_file_that_hit_the_memory_cap_and_goes_on(tmp_path, embedder, monkeypatch):
+    import app.bench.robustness as robustness
+
+    (tmp_path / "hungry.txt").write_text("This file's reader wants more memory than allowed.")
+    (tmp_path / "later.txt").write_text("The archive room is on the second floor.")
+    monkeypatch.setattr(robustness, "measured_parse", hungry_parse)
+    result = run_sweep(tmp_path, embedder=embedder, ocr=False)
+    rows = {r["path"]: r for r in result["details"]}
+    assert rows["hungry.txt"]["state"] == "failed" and rows["hungry.txt"]["budget"] == "memory", rows["hungry.txt"]
+    assert "more memory" in rows["hungry.txt"]["reason"]
+    assert rows["later.txt"]["state"] == "ok"
+    assert [r["path"] for r in result["budget_hits"]] == ["hungry.txt"]
+
+
 def test_sweep_reports_every_file_with_its_outcome_time_and_memory(tmp_path, embedder, shared_data, localkb_home):
     office = shared_data / "docs" / "office-example-docs"
     folder = tmp_path / "folder"
