@@ -192,8 +192,11 @@ def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> t
                         problems.append(found)
                     elif found is not None and not is_excluded(found):
                         add(found)
-        elif p.is_file() and not is_excluded(p):
-            add(p)
+        elif p.is_file():
+            if not is_excluded(p):
+                add(p)
+        else:  # reading a pipe or a device named by hand would block or never end
+            problems.append(FileEvent(printable_path(str(p)), "failed", "not a regular file (a pipe, socket or device)"))
     return files, problems
 
 

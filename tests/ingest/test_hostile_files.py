@@ -136,3 +136,12 @@ def test_file_without_read_permission_fails_alone(tmp_path, localkb_home):
     outcome = {name: (state, reason) for name, state, reason in json.loads(done.stdout.strip().splitlines()[-1])}
     assert outcome["open.txt"] == ("ok", "")
     assert outcome["locked.txt"] == ("failed", "cannot read: Permission denied")
+
+
+def test_a_pipe_named_by_hand_is_refused_not_read(tmp_path):
+    from ingest.pipeline import expand_paths
+
+    pipe = tmp_path / "pipe.txt"
+    os.mkfifo(pipe)  # opening it to read would block until a writer comes: forever
+    files, problems = expand_paths([pipe])
+    assert files == [] and [(p.state, p.reason) for p in problems] == [("failed", "not a regular file (a pipe, socket or device)")]
