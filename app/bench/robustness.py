@@ -155,24 +155,33 @@ def reason_kind(reason: str) -> str:
     return _DIGITS.sub("N", text)[:120]
 
 
-_TIME = ("reading took longer than", "time budget")
-_MEMORY = ("more memory", "the reader crashed")
-_SIZE = ("MB limit",)
-_CAPS = ("only the first",)
+# What the pipeline's reasons and warnings say when a budget stopped or cut a file.  A crash is
+# its own kind: under the memory cap, C code that cannot allocate often aborts instead of raising.
+_BUDGETS = (
+    ("time", ("reading took longer than", "time budget")),
+    ("memory", ("more memory",)),
+    ("crash", ("the reader crashed",)),
+    ("size", ("MB limit",)),
+    ("cap", ("only the first",)),
+)
 
 
 def budget_hit(state: str, reason: str) -> str:
-    """Which budget a file's outcome shows it ran into: time, memory, size, cap, or ''."""
-    for kind, marks in (("time", _TIME), ("memory", _MEMORY), ("size", _SIZE), ("cap", _CAPS)):
+    """Which budget a file's outcome shows it ran into: time, memory, crash, size, cap, or ''."""
+    for kind, marks in _BUDGETS:
         if any(m in reason for m in marks):
             return kind
     return ""
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def printable_path(path: str) -> str:
     """A path on one line, whatever its name holds (newlines, bytes that are not UTF-8)."""
-    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return text.encode("unicode_escape").decode("ascii") if any(ch < " " for ch in text) else text
+    from ingest.pipeline import printable_path as without_bad_bytes
+
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], without_bad_bytes(path))
 
 
 def run_sweep(folder: Path, settings: Any = None, embedder: Any = None, timeout_s: float | None = None,

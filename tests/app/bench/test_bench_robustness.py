@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.bench.robustness import budget_hit, reason_kind, run_sweep
+from app.bench.robustness import budget_hit, printable_path, reason_kind, run_sweep
 from app.cli import run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ingest"))
@@ -117,7 +117,10 @@ def test_reason_kinds_and_budget_names():
     assert budget_hit("failed", "reading took longer than 300 s (settings: ingest.file_timeout_s)") == "time"
     assert budget_hit("failed", "needs more memory than a single file is allowed") == "memory"
     assert budget_hit("failed", "file is 500 MB, over the 200 MB limit") == "size"
+    assert budget_hit("failed", "the reader crashed on this file (exit code -11); it may be damaged") == "crash"
     assert budget_hit("ok", "") == ""
+    assert printable_path("two\nlines 中文.txt") == "two\\nlines 中文.txt"
+    assert printable_path("caf\udce9.txt") == "caf\\xe9.txt"  # a name that is not UTF-8, on one printable line
 
 
 def test_cli_prints_json_or_a_report(tmp_path, capsys):
