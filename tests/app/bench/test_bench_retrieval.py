@@ -125,3 +125,5 @@ def test_bench_scale_times_queries_and_reports_memory_while_answering(tmp_path: 
     assert out["chunks"] >= 40 and out["queries"] == 2 and out["latency_p95_ms"] > 0
     assert len(out["answers"]) == 1 and out["answers"][0]["quote_at_s"] is not None
     assert out["model"].endswith(".gguf") and out["peak_rss_mb"] > 100
+    assert "cold_open_error" not in out, out.get("cold_open_error")
+    assert 0 < out["cold_open_s"] < out["cold_open_then_search_s"]
