@@ -80,6 +80,11 @@ def truncation(path: Path) -> str:
     SQLite reads a truncated file happily until a query reaches a missing page; the header's page
     count (valid when its two change counters agree) finds the damage on open instead.
     """
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        # Pages not yet checkpointed live in the WAL (a checkpoint that met a full disk can leave
+        # the header ahead of the file): SQLite reads them from there, so this is not damage.
+        return ""
     try:
         with open(path, "rb") as fh:
             head = fh.read(100)

@@ -11,6 +11,8 @@ import errno
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,68 @@ def test_lost_vectors_are_found_when_the_store_opens(kb_copy):
     kb = KnowledgeBase(root, "hr")
     with pytest.raises(KnowledgeBaseDamaged, match="vector store holds"):
         kb.store  # noqa: B018 - opening it is the check
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A tmpfs mounted for the test (root only): `resize(kb)` and `read_only(flag)` change it."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; test_a_full_disk_mid_ingest_... covers a failing writer")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("this machine does not let tests mount a tmpfs")
+
+    class Disk:
+        path = mount
+
+        @staticmethod
+        def remount(options: str) -> None:
+            subprocess.run(["mount", "-o", f"remount,{options}", str(mount)], check=True, capture_output=True)
+
+        @staticmethod
+        def used_kb() -> int:
+            st = os.statvfs(mount)
+            return (st.f_blocks - st.f_bfree) * st.f_frsize // 1024
+
+    yield Disk
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_real_full_disk_then_a_read_only_one_keep_the_kb_intact_and_the_ingest_resumes(small_disk, embedder,
+                                                                                          clean):
+    _root, docs, clean_state = clean
+    files = sorted(docs.iterdir())
+    kb = KnowledgeBase(small_disk.path / "kb", "hr")
+    _ingest(kb, embedder, files[:2])
+    before = _state(kb)
+    small_disk.remount(f"size={small_disk.used_kb() + 24}k")  # a little room: less than the rest needs
+    with pytest.raises(KnowledgeBaseError, match="The disk holding knowledge base 'hr' is full"):
+        _ingest(kb, embedder, files)
+    assert kb.consistency_problems() == []
+    after = _state(kb)
+    assert {p: s for p, s in after.items() if s[0] == "indexed"} == before | {
+        p: s for p, s in after.items() if s[0] == "indexed" and p not in before}
+    assert all(s == clean_state[p] for p, s in after.items() if s[0] == "indexed")  # whatever is visible is whole
+    assert kb.keyword_search("annual leave", 5)  # what was indexed before still answers
+
+    kb.close()  # (Linux refuses to make a file system read-only while files on it are open to write)
+    small_disk.remount("size=64m,ro")  # space is back, but the folder is read-only now
+    try:
+        kb = KnowledgeBase(small_disk.path / "kb", "hr")
+    except KnowledgeBaseError as exc:  # SQLite could not open it at all (no -shm file left): a clear reason
+        assert "LocalKB cannot write to knowledge base 'hr'" in str(exc) and "read-only" in str(exc)
+        print("read-only folder: refused on open", file=sys.__stderr__)
+    else:  # it opened for reading: it answers, and a write says why it cannot be done
+        assert kb.keyword_search("annual leave", 5)
+        with pytest.raises(KnowledgeBaseError, match="LocalKB cannot write to knowledge base 'hr'.*read-only"):
+            _ingest(kb, embedder, files)
+        kb.close()
+        print("read-only folder: opened for reading, the write refused", file=sys.__stderr__)
+
+    small_disk.remount("rw")
+    kb = KnowledgeBase(small_disk.path / "kb", "hr")
+    _ingest(kb, embedder, files)
+    assert _state(kb) == clean_state  # resumed to exactly the clean result
+    assert kb.consistency_problems() == []
+    kb.close()
