@@ -429,7 +429,11 @@ class LibraryService:
             return []
         self._watching = True
         for name in self.kb_names():
-            base = self.open_kb(name)
+            try:
+                base = self.open_kb(name)
+            except KnowledgeBaseDamaged as exc:  # the others are still watched; the window offers the rebuild
+                log.warning("not watching %s: %s", name, exc)
+                continue
             with self._lock:
                 if name in self._syncs or name in self._paused or not watch.followed_folders(base):
                     continue

@@ -132,3 +132,15 @@ def test_a_sound_kb_is_left_as_it_is(library, hr, template):
     assert report.problems == [] and report.actions == [] and report.set_aside == ""
     assert sorted(p.name for p in hr.iterdir()) == before
     assert _state(hr) == template[2]
+
+
+def test_a_damaged_kb_does_not_stop_the_others_being_watched(library, hr, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    library.follow("team", [other])
+    shutil.rmtree(hr / "chroma")
+    library.settings.sync.watch = True
+    try:
+        assert library.start_watching() == ["team"]
+    finally:
+        library.stop_watching()
