@@ -99,3 +99,56 @@ def run_ingest_bench(data: Path, limit: int | None = None, settings: Settings | 
     if len(results) > 1:
         out["runtimes"] = {r["runtime"]: r for r in results}
     return out
+
+
+class _RandomVectors:
+    """Random unit vectors: planning and bookkeeping are measured, not the model."""
+
+    name = "random-vectors"
+    languages = frozenset()
+    batch_size = 256
+    window = 256
+    dimension = 384
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self._np = np
+        self._rng = np.random.default_rng(0)
+
+    def embed_documents(self, texts: list[str]):
+        v = self._rng.standard_normal((len(texts), self.dimension)).astype(self._np.float32)
+        return v / self._np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def run_plan_bench(files: int = 10_000, subfolders: int = 100) -> dict:
+    """Plan a folder of `files` small text files: the first ingest (every file new, hashed), then
+    a re-run over the unchanged folder, which must read no file's content (`files_hashed` 0).
+    Document vectors are random: the time is planning, parsing and writing, not embedding."""
+    import resource
+
+    from ingest.kb import KnowledgeBase
+    from ingest.pipeline import IngestOptions, IngestPipeline
+
+    with tempfile.TemporaryDirectory(prefix="localkb-bench-plan-") as tmp:
+        folder = Path(tmp) / "share"
+        for i in range(files):
+            sub = folder / f"dept{i % subfolders:03d}"
+            sub.mkdir(parents=True, exist_ok=True)
+            (sub / f"note{i:06d}.txt").write_text(f"Note {i}: the meeting about project {i % 97} moved to room {i % 13}.")
+        kb = KnowledgeBase(Path(tmp) / "kb", "plan")
+        runs = []
+        try:
+            for _ in range(2):
+                with kb.writer():
+                    pipeline = IngestPipeline(kb, _RandomVectors(), IngestOptions(parse_workers=max(1, (os.cpu_count() or 1))))
+                    started = time.perf_counter()
+                    events = pipeline.run([folder])
+                    runs.append({"seconds": round(time.perf_counter() - started, 2),
+                                 "plan_seconds": round(pipeline.plan_seconds, 2), "files_hashed": pipeline.files_hashed,
+                                 "ok": sum(e.state == "ok" for e in events),
+                                 "skipped": sum(e.state == "skipped" for e in events)})
+        finally:
+            kb.close()
+    return {"files": files, "first_run": runs[0], "unchanged_rerun": runs[1],
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}

@@ -1,4 +1,4 @@
-"""CLI commands for the benchmarks: `bench retrieval`, `bench qa`, `bench ingest`, `bench robustness`."""
+"""CLI commands for the benchmarks: `bench retrieval`, `bench qa`, `bench ingest`, `bench plan`, `bench robustness`."""
 
 from __future__ import annotations
 
@@ -48,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "torch; the first is compared with the others")
     i.add_argument("--json", action="store_true", help="print one JSON document")
     i.set_defaults(handler=cmd_ingest)
+
+    pl = bsub.add_parser("plan", help="plan a folder of many small files, then re-run it unchanged (random vectors)")
+    pl.add_argument("--files", type=int, default=10_000, metavar="N", help="files in the folder (default 10000)")
+    pl.add_argument("--json", action="store_true", help="print one JSON document")
+    pl.set_defaults(handler=cmd_plan)
 
     rb = bsub.add_parser("robustness", help="ingest every file under DIR into a throw-away KB: outcomes, time and memory per file")
     rb.add_argument("data", metavar="DIR", help="any folder (nothing is added to your own knowledge bases)")
@@ -105,6 +110,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     runtimes = [r.strip() for r in args.runtime.split(",") if r.strip()] if args.runtime else None
     _print(run_ingest_bench(Path(args.data), args.limit, Settings.load(), runtimes), args.json)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from app.bench.ingest import run_plan_bench
+
+    _print(run_plan_bench(args.files), args.json)
     return 0
 
 

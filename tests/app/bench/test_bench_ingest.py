@@ -38,3 +38,11 @@ def test_bench_ingest_refuses_an_unknown_runtime(tmp_path, capsys):
     path.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [{"context": "One paragraph.", "qas": []}]}]}))
     assert run(["bench", "ingest", str(path), "--runtime", "tensorflow"]) != 0
     assert "Unknown embedder runtime 'tensorflow'" in capsys.readouterr().err
+
+
+def test_bench_plan_rerun_over_an_unchanged_folder_reads_no_file(capsys):
+    assert run(["bench", "plan", "--files", "30", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["first_run"]["ok"] == out["first_run"]["files_hashed"] == 30
+    assert out["unchanged_rerun"]["skipped"] == 30 and out["unchanged_rerun"]["files_hashed"] == 0
+    assert out["unchanged_rerun"]["plan_seconds"] <= out["unchanged_rerun"]["seconds"]
