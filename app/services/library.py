@@ -20,7 +20,7 @@ from app import paths
 from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
 from app.settings import Settings
 from ingest.embedder import Embedder
-from ingest.kb import KnowledgeBase, kb_exists, validate_name
+from ingest.kb import KnowledgeBase, kb_exists, validate_name, writer_lock
 from ingest.pipeline import IngestOptions, IngestPipeline
 from ingest.progress import CancelToken, FileEvent, ProgressSink
 from ingest import repair as kb_repair
@@ -268,7 +268,17 @@ class LibraryService:
             self.start_watching()
 
     def delete_kb(self, name: str) -> None:
-        kb = self.open_kb(name)
+        try:
+            kb = self.open_kb(name)
+        except KnowledgeBaseDamaged:
+            if self._server() is not None:
+                raise
+            # A damaged KB can still be deleted: its folder goes under the writer lock, unopened.
+            name = validate_name(name)
+            self.stop_watching(name)
+            with writer_lock(paths.kb_dir(name), name):
+                shutil.rmtree(paths.kb_dir(name))
+            return
         self.stop_watching(kb.name)
         with kb.writer():
             with self._lock:

@@ -144,3 +144,9 @@ def test_a_damaged_kb_does_not_stop_the_others_being_watched(library, hr, tmp_pa
         assert library.start_watching() == ["team"]
     finally:
         library.stop_watching()
+
+
+def test_a_damaged_kb_can_still_be_deleted(library, hr):
+    os.truncate(hr / "catalog.sqlite3", 1000)
+    library.delete_kb("hr")
+    assert not hr.exists() and library.kb_names() == []
