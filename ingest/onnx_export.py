@@ -47,12 +47,18 @@ class ExportUnavailable(RuntimeError):
     """No matching export exists and this installation cannot make one."""
 
 
+# The files an export depends on: weights, configs, tokenizer.  A model card or .gitattributes
+# left out of a packaged copy must not make a pre-made export look stale.
+_HASHED_SUFFIXES = (".json", ".txt", ".safetensors", ".bin", ".model")
+
+
 def model_hash(model_dir: Path) -> str:
-    """SHA-256 over the model folder's files (names and contents), leaving out a pre-made export."""
+    """SHA-256 over the model folder's weights, configs and tokenizer files (names and contents)."""
     h = hashlib.sha256(f"localkb-onnx-v{FORMAT_VERSION}".encode())
     for f in sorted(p for p in model_dir.rglob("*") if p.is_file()):
         rel = f.relative_to(model_dir)
-        if rel.parts[0] in (EXPORT_DIRNAME, ".git") or rel.name.startswith("."):
+        if rel.parts[0] == EXPORT_DIRNAME or any(part.startswith(".") for part in rel.parts) \
+                or f.suffix not in _HASHED_SUFFIXES:
             continue
         h.update(str(rel.as_posix()).encode() + b"\0")
         with open(f, "rb") as fh:
@@ -154,6 +160,9 @@ def _export_transformer(model_dir: Path, out: Path) -> None:
 
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a weight-loading bar would interleave with our progress output
 
     # Eager attention exports as plain MatMul/Softmax, which onnxruntime's optimizer fuses into
     # its Attention kernel; the SDPA export, which it cannot fuse, ran about 1.5x slower here.
@@ -196,7 +205,8 @@ def _quantize(src: Path, out: Path) -> None:
 
     # Fused contrib ops (Attention, SkipLayerNormalization) have no ONNX shape inference, so the
     # quantizer is told their outputs are float.
-    logging.disable(logging.INFO)  # the quantizer logs a line per tensor on the root logger
+    # The quantizer logs a line per tensor, and advice that does not apply, on the root logger.
+    logging.disable(logging.WARNING)
     try:
         quantize_dynamic(str(src), str(out), weight_type=QuantType.QUInt8, per_channel=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})

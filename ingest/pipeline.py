@@ -4,10 +4,13 @@ Stages run concurrently:
   parse   -- loaders run in worker processes (pebble), each file under a time budget and a
              memory cap, so a pathological file is killed alone and a parser crash costs one file;
   split   -- on the calling thread, as parse results arrive;
-  embed   -- one thread batches chunks across documents (torch releases the GIL while it works);
+  embed   -- one thread batches chunks across documents, a window of batches sorted by token
+             length at a time (onnxruntime and torch release the GIL while they work);
   commit  -- one thread writes vectors, then the catalogue and keyword rows in one transaction.
 Files inside a file (mail attachments, zip members) are read with it, in its worker and budget,
 and committed as documents of their own (`mail.eml › report.pdf`) just before it.
+Files go to the parsers only while few parsed chunks wait for the embedder, so memory stays
+bounded whatever the folder size.
 Progress and cancellation are objects passed in, so the CLI and GUI show the same events.
 """
 

@@ -107,9 +107,13 @@ def test_a_premade_export_is_used_and_a_stale_one_ignored(tmp_path, cache, monke
     empty_cache = tmp_path / "cache"
     monkeypatch.setattr(onnx_export, "can_export", lambda: False)  # like the installed app: no torch
     assert onnx_export.find_export(model, "int8", empty_cache) == premade / "model_int8.onnx"
-    # The model changes (a file is edited): its hash changes, so the export no longer matches.
+    # A packaged copy without its model card still matches ...
     (model / "README.md").unlink()
-    (model / "README.md").write_text("edited model card")
+    assert onnx_export.find_export(model, "int8", empty_cache) == premade / "model_int8.onnx"
+    # ... but a changed model (a config edited) does not.
+    config = json.loads((model / "sentence_bert_config.json").read_text())
+    (model / "sentence_bert_config.json").unlink()
+    (model / "sentence_bert_config.json").write_text(json.dumps({**config, "max_seq_length": 128}))
     assert onnx_export.find_export(model, "int8", empty_cache) is None
     with pytest.raises(onnx_export.ExportUnavailable):
         onnx_export.ensure_onnx(model, empty_cache)
@@ -143,3 +147,18 @@ def test_the_onnx_runtime_runs_without_torch_installed(cache):
                          cwd=Path(__file__).resolve().parents[2], env=os.environ.copy())
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["onnx-int8", "(2,", "384)", "1.0"]
+
+
+@pytest.mark.slow
+def test_the_packaging_command_writes_a_premade_export_the_embedder_finds(tmp_path, monkeypatch):
+    model = _model_copy(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "ingest.onnx_export", "--model", str(model)], capture_output=True,
+                         text=True, timeout=600, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()) == model / onnx_export.EXPORT_DIRNAME
+    monkeypatch.setattr(onnx_export, "can_export", lambda: False)
+    embedder = Embedder(str(model), cache_dir=tmp_path / "empty-cache")
+    assert embedder.runtime == "onnx-int8"
+    embedder.embed_query("loads the pre-made export")
+    assert embedder.onnx_file == model / onnx_export.EXPORT_DIRNAME / "model_int8.onnx"
+    assert not (tmp_path / "empty-cache").exists()
