@@ -211,6 +211,7 @@ class KnowledgeBase:
             if catalog.is_corruption(exc):
                 raise self.damaged(f"its catalogue cannot be read ({exc})") from exc
             raise write_failure(exc, self.name, root) or exc
+        self._inode = self._catalogue_inode()
         self._store: VectorStore | None = None
         self._store_factory = store_factory or (lambda: VectorStore(self.root / "chroma"))
         self._shared_factory = shared_factory
@@ -230,6 +231,18 @@ class KnowledgeBase:
             self.collect_garbage()
 
     # -- damage ------------------------------------------------------------------------------
+
+    def _catalogue_inode(self) -> int | None:
+        try:
+            return (self.root / "catalog.sqlite3").stat().st_ino
+        except OSError:
+            return None
+
+    @property
+    def stale(self) -> bool:
+        """Whether another process rebuilt this KB (a repair sets the old files aside) since it was
+        opened: this object still reads and would write the old files."""
+        return self._catalogue_inode() != self._inode
 
     def damaged(self, what: str) -> KnowledgeBaseDamaged:
         return KnowledgeBaseDamaged(f"Knowledge base '{self.name}' is damaged: {what}. {repair_hint(self.name)}",
@@ -334,6 +347,9 @@ class KnowledgeBase:
                 f"Knowledge base '{self.name}' is shared on a Chroma server and this computer only reads it; "
                 "changes are made on the computer set as its writer (settings: store.writer).")
         with writer_lock(self.root, self.name, wait_s, cancel):
+            if self.stale:
+                raise KnowledgeBaseError(f"Knowledge base '{self.name}' was rebuilt by another LocalKB window or "
+                                         "command meanwhile; try again (it is opened afresh).")
             self._writing += 1
             try:
                 if self.is_shared:

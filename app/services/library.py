@@ -120,6 +120,9 @@ class LibraryService:
         name = validate_name(name)
         with self._lock:
             kb = self._kbs.get(name)
+            if kb is not None and kb.stale:  # rebuilt by another process: its files were set aside
+                kb.close()
+                kb = None
             if kb is None:
                 if self._server() is not None:
                     kb = self._open_shared_kb(name, create)

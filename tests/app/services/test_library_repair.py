@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import KnowledgeBaseDamaged
+from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
 from app.services.library import LibraryService
 from app.settings import Settings
 from ingest.kb import KnowledgeBase
@@ -150,3 +150,19 @@ def test_a_damaged_kb_can_still_be_deleted(library, hr):
     os.truncate(hr / "catalog.sqlite3", 1000)
     library.delete_kb("hr")
     assert not hr.exists() and library.kb_names() == []
+
+
+def test_a_kb_rebuilt_by_another_process_is_opened_afresh(library, hr, template, embedder):
+    before = library.open_kb("hr")
+    other = LibraryService(Settings(), embedder=embedder)  # another window or `localkb repair`
+    shutil.rmtree(hr / "chroma")
+    os.truncate(hr / "catalog.sqlite3", (hr / "catalog.sqlite3").stat().st_size // 2)
+    assert other.repair("hr").from_sources
+    other.close()
+    assert before.stale
+    with pytest.raises(KnowledgeBaseError, match="was rebuilt by another LocalKB window"):
+        with before.writer():  # an object fetched before the rebuild never writes the old files
+            pass
+    after = library.open_kb("hr")
+    assert after is not before and not after.stale
+    assert _state(hr) == template[2] and after.consistency_problems() == []
