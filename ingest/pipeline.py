@@ -272,7 +272,7 @@ class IngestPipeline:
 
     def run(self, paths: Iterable[Path | str]) -> list[FileEvent]:
         self._started = time.monotonic()
-        self._check_embedder()
+        paths = [*paths, *self._check_embedder()]
         files, problems = expand_paths(paths, self.exclude)
         self._files_total = len(files) + len(problems)
         for ev in problems:
@@ -284,13 +284,27 @@ class IngestPipeline:
             self._process(jobs)
         return self.events
 
-    def _check_embedder(self) -> None:
+    def _check_embedder(self) -> list[str]:
+        """Paths to read besides those given.  A knowledge base indexed by another embedder is
+        refused, unless this run is a re-index (`force`): then the whole knowledge base moves to
+        this embedder, every document taken down and read again, so two embedders' vectors never
+        mix (the default embedder changing to int8 makes every older KB such a case)."""
         used = self.kb.meta("embedder")
-        if used and used != self.embedder.name:
+        if not used or used == self.embedder.name:
+            return []
+        if not self.options.force:
             raise KnowledgeBaseError(
                 f"Knowledge base '{self.kb.name}' was indexed with the embedding model '{used}', not the current "
                 f"'{self.embedder.name}': re-index it (localkb ingest --reindex) or switch the embedder back."
             )
+        documents = [d.path for d in self.kb.documents()]
+        log.info("re-indexing all %d documents of %s: embedder %s -> %s", len(documents), self.kb.name, used,
+                 self.embedder.name)
+        for path in documents:
+            self.kb.remove_document(path)
+        self.kb.set_meta("embedder", self.embedder.name)
+        self.kb.set_meta("dimension", str(self.embedder.dimension))
+        return documents
 
     def _plan(self, files: list[Path]) -> list[_Job]:
         """Skip unchanged files; return the rest as jobs."""

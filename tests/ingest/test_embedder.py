@@ -70,17 +70,27 @@ def test_length_sorted_batches_return_each_text_its_own_vector(cache):
     assert np.allclose(embedder.embed_query(TEXTS[0]), alone[0], atol=2e-5)  # the one-thread session agrees
 
 
-def test_a_kb_indexed_by_torch_refuses_int8_vectors(tmp_path, cache):
+def test_a_kb_indexed_by_torch_refuses_int8_vectors_until_reindexed_whole(tmp_path, cache):
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.txt").write_text("Zebras graze on the savanna near the river.")
+    (folder / "b.txt").write_text("Penguins swim in the cold southern ocean.")
+    torch_embedder = Embedder(runtime="torch")
+    int8 = Embedder(runtime="onnx-int8", cache_dir=cache)
     kb = KnowledgeBase(tmp_path / "kb", "kb")
     with kb.writer():
-        kb.set_meta("embedder", Embedder(runtime="torch").name)
-        pipeline = IngestPipeline(kb, Embedder(runtime="onnx-int8", cache_dir=cache), IngestOptions())
+        IngestPipeline(kb, torch_embedder, IngestOptions()).run([folder])
+        (folder / "c.txt").write_text("Camels cross the desert in long caravans.")
         with pytest.raises(KnowledgeBaseError, match="re-index"):
-            pipeline.run([folder])
-    assert kb.chunk_count() == 0
+            IngestPipeline(kb, int8, IngestOptions()).run([folder / "c.txt"])
+        assert kb.chunk_count() == 2 and kb.meta("embedder") == torch_embedder.name
+        # A re-index of one new file moves the whole KB to int8: a.txt and b.txt are embedded again.
+        events = IngestPipeline(kb, int8, IngestOptions(force=True)).run([folder / "c.txt"])
+    assert sorted((Path(e.path).name, e.state) for e in events) == [("a.txt", "ok"), ("b.txt", "ok"), ("c.txt", "ok")]
+    assert kb.meta("embedder") == int8.name and kb.chunk_count() == 3
+    hit, _ = kb.dense_search(int8.embed_query("zebras on the savanna"), 1)[0]
+    assert kb.chunks([hit])[hit].path.endswith("a.txt")
+    assert kb.consistency_problems() == []
     kb.close()
 
 
