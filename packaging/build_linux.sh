@@ -50,6 +50,11 @@ for key, m in builtin.MODELS.items():
 EOF
 rm -rf "$MODELS/.join"
 
+# The embedder's ONNX export, made here where torch is installed, into the model's own folder
+# (<package>/onnx), which the spec bundles with it: the installed app has no torch to make one.
+step "exporting the embedder to ONNX (fp32 and int8)"
+python -m ingest.onnx_export
+
 step "running PyInstaller"
 LOCALKB_BUNDLE_MODELS="$MODELS" pyinstaller --noconfirm --log-level WARN \
     --distpath "$BUILD/dist" --workpath "$BUILD/pyinstaller" packaging/localkb.spec
