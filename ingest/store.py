@@ -177,7 +177,16 @@ class VectorStore:
                     return None
                 return self._collection.query(query_embeddings=[vector], n_results=min(k, n), include=["distances"])
 
-            res = self._guard(run, "searching")
+            try:
+                res = self._guard(run, "searching")
+            except Exception as exc:  # noqa: BLE001 - chromadb's core raises InternalError for this
+                if self.server is not None or "nothing found on disk" not in str(exc).lower():
+                    raise
+                # Another process is writing this KB's first vectors and Chroma has not saved their
+                # index yet: until it has, questions are answered from the keyword index alone
+                # (which holds every visible passage), rather than failing.
+                log.info("vector index not on disk yet (another process is writing it): %s", exc)
+                return []
         if res is None:
             return []
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]

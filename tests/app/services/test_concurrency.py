@@ -33,6 +33,18 @@ def _ids_by_path(catalogue: Path) -> dict[str, tuple[str, ...]]:
     return {p: tuple(sorted(ids)) for p, ids in out.items()}
 
 
+def _pending(catalogue: Path) -> bool:
+    if not catalogue.exists():
+        return False
+    conn = sqlite3.connect(catalogue, timeout=30)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM documents WHERE status = 'pending'").fetchone()[0] > 0
+    except sqlite3.OperationalError:  # its tables are still being created
+        return False
+    finally:
+        conn.close()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_questions_during_an_ingest_in_another_process_see_only_whole_documents(library, tmp_path, localkb_home):
@@ -49,22 +61,21 @@ def test_questions_during_an_ingest_in_another_process_see_only_whole_documents(
     seen: list[tuple[str, tuple[str, ...]]] = []  # (path of a hit, that document's chunk ids then)
     asked = refused = 0
     try:
-        while writer.poll() is None and not catalogue.exists():
+        while writer.poll() is None and not _pending(catalogue):  # it has planned: it holds the lock
             try:
                 writer.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 pass
+        with pytest.raises(WriterBusy, match="being changed by another LocalKB window or command"):
+            library.ingest([docs / "memo00.txt"], kb="work")
+        with pytest.raises(WriterBusy):
+            library.remove("work", [docs / "memo00.txt"])
+        refused += 1
         while writer.poll() is None:
             sources = chat.search("What is the budget for the project in region 2?", ["work"])
             asked += 1
             now = _ids_by_path(catalogue)
             seen += [(s.path, now[s.path]) for s in sources]
-            if refused == 0:
-                with pytest.raises(WriterBusy, match="being changed by another LocalKB window or command"):
-                    library.ingest([docs / "memo00.txt"], kb="work")
-                with pytest.raises(WriterBusy):
-                    library.remove("work", [docs / "memo00.txt"])
-                refused += 1
         out, err = writer.communicate(timeout=600)
     finally:
         if writer.poll() is None:
