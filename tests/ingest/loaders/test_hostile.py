@@ -4,7 +4,6 @@ bounded time and memory.  Each is read in a child process so its peak memory can
 from __future__ import annotations
 
 import multiprocessing
-import resource
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,14 @@ def _load_in_child(path: str, queue) -> None:
         outcome = ("ok", "; ".join(doc.warnings), doc.text_chars, doc.pages)
     except IngestError as exc:
         outcome = ("failed", str(exc), 0, None)
-    queue.put((*outcome, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024))
+    queue.put((*outcome, time.perf_counter() - started, _peak_rss_mb()))
+
+
+def _peak_rss_mb() -> int:
+    # VmHWM, not ru_maxrss: Linux carries the parent's high-water mark across fork+exec into
+    # ru_maxrss, so a child of a big pytest process would report the parent's size.
+    with open("/proc/self/status", encoding="ascii") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) // 1024
 
 
 def load_measured(path: Path, timeout: float = 120) -> tuple[str, str, int, int | None, float, int]:
