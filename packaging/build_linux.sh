@@ -89,5 +89,5 @@ tar -C "$BUILD" -cf - "$NAME" | gzip -1 > "$BUILD/$NAME.tar.gz"
 step "done"
 du -sh "$BUILD/$NAME" "$BUILD/$NAME.tar.gz"
 echo "largest parts:"
-du -a "$BUILD/$NAME" | sort -rn | awk 'NR>1' | grep -v "/_internal$" | head -12
+du -a "$BUILD/$NAME" | sort -rn | awk "NR>1" | grep -v "/_internal$" | head -12 || true  # head closes the pipe early
 echo "$BUILD/$NAME.tar.gz"
