@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="localkb", description="Ask questions about your own files, offline.")
     parser.add_argument("--screenshot", metavar="OUT.png", help="open the window offscreen, wait until idle, save a PNG, exit")
+    parser.add_argument("--ask", metavar="QUESTION", help="with --screenshot: ask this in the current knowledge base, "
+                        "take the picture once answered")
     parser.add_argument("--self-test", action="store_true", help="ingest a bundled sample, answer a question with a citation, exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -62,7 +64,7 @@ def run(argv: list[str]) -> int:
         if args.command is None:
             from app.gui import launch
 
-            return launch([], screenshot=args.screenshot)
+            return launch([], screenshot=args.screenshot, ask=args.ask if args.screenshot else None)
         return args.handler(args)
     except (LocalKBError, IngestError) as exc:
         print(f"localkb: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SCREENSHOT_TIMEOUT_S = 15.0
+ANSWER_SCREENSHOT_TIMEOUT_S = 600.0  # a 7B model's first word alone can take a minute on 2 cores
 
 
 def system_language() -> str:
@@ -88,11 +89,14 @@ def process_age_s() -> float | None:
         return None
 
 
-def launch(argv: list[str], screenshot: str | None = None, open_paths: list[str] | None = None) -> int:
+def launch(argv: list[str], screenshot: str | None = None, open_paths: list[str] | None = None,
+           ask: str | None = None) -> int:
     """Open the window and run until it closes; with `screenshot`, save a PNG once idle and exit.
 
     `open_paths` are files the desktop handed over ("Open with LocalKB", or files dropped on the
     launcher): they are added to the current knowledge base as if dropped on the window.
+    `ask` (with `screenshot`) asks a question in the current knowledge base and takes the picture
+    once the answer is complete: how an installed app is shown answering, with no Python around.
     """
     started = time.perf_counter()
     if screenshot:
@@ -127,21 +131,33 @@ def launch(argv: list[str], screenshot: str | None = None, open_paths: list[str]
     if screenshot and age is not None:
         print(f"window shown {age:.2f} s after the process started", file=sys.stderr)
     if screenshot:
-        return _screenshot_when_idle(app, window, Path(screenshot))
+        return _screenshot_when_idle(app, window, Path(screenshot), ask=ask,
+                                     timeout_s=ANSWER_SCREENSHOT_TIMEOUT_S if ask else SCREENSHOT_TIMEOUT_S)
     return app.exec()
 
 
-def _screenshot_when_idle(app: Any, window: Any, out: Path, min_wait_s: float = 0.5) -> int:
-    """Poll until no background work runs (twice in a row, after a minimum wait), then grab the window."""
+def _screenshot_when_idle(app: Any, window: Any, out: Path, min_wait_s: float = 0.5,
+                          timeout_s: float = SCREENSHOT_TIMEOUT_S, ask: str | None = None) -> int:
+    """Poll until no background work runs (twice in a row, after a minimum wait), then grab the window.
+
+    With `ask`, the question is asked once the knowledge-base list has loaded (it loads in the
+    background, and a question asked before it would find nothing to search), and the picture
+    waits for the answer."""
     from PySide6.QtCore import QTimer
 
     start = time.monotonic()
     quiet = [0]
 
+    pending = [ask]
+
     def poll() -> None:
         waited = time.monotonic() - start
-        quiet[0] = quiet[0] + 1 if not window.bridge.busy and window.isVisible() else 0
-        if (quiet[0] >= 3 and waited >= min_wait_s) or waited >= SCREENSHOT_TIMEOUT_S:
+        if pending[0] and (window.chat._kbs() or waited >= SCREENSHOT_TIMEOUT_S):
+            window.chat.ask(pending[0])
+            pending[0] = None
+        idle = not pending[0] and not window.bridge.busy and not window.chat.busy and window.isVisible()
+        quiet[0] = quiet[0] + 1 if idle else 0
+        if (quiet[0] >= 3 and waited >= min_wait_s) or waited >= timeout_s:
             timer.stop()
             save_screenshot(window, out)
             window.close()
