@@ -14,6 +14,7 @@ from app.llm import builtin
 for key, m in builtin.MODELS.items():
     shutil.copyfile(builtin.ensure(key), pathlib.Path('build/models') / m.file_name)"
 rm -rf build/models/.join
+python -m ingest.onnx_export  # the embedder's ONNX export: the bundle leaves torch out
 # The .icns Finder shows, from the SVG (librsvg's rsvg-convert and iconutil).
 if [ ! -f packaging/localkb.icns ]; then
     mkdir -p build/localkb.iconset

@@ -10,6 +10,8 @@ pip install -q -e ".[package]"
 $env:LOCALKB_MODELS_DIR = "build\models\.join"
 python -c "import shutil, pathlib; from app.llm import builtin; out = pathlib.Path('build/models'); out.mkdir(parents=True, exist_ok=True); [shutil.copyfile(builtin.ensure(k), out / m.file_name) for k, m in builtin.MODELS.items()]"
 Remove-Item -Recurse -Force build\models\.join
+# The embedder's ONNX export, made here where torch is installed: the bundle leaves torch out.
+python -m ingest.onnx_export
 # The icon Windows shows: convert the SVG once (ImageMagick), or drop a localkb.ico here.
 if (-not (Test-Path packaging\localkb.ico)) {
     magick assets\icons\localkb.svg -define icon:auto-resize=256,64,48,32,16 packaging\localkb.ico
