@@ -94,8 +94,12 @@ class SyncPlan:
         return len(self.changed) + len(self.removed) + len(self.moved)
 
 
-def scan(folders: Sequence[str], rules: IgnoreRules, exclude: Sequence[str] = ()) -> dict[str, tuple[int, float]]:
-    """{path: (size, mtime)} of every file under the folders that the rules do not ignore."""
+def scan(folders: Sequence[str], rules: IgnoreRules, exclude: Sequence[str] = (),
+         within: str | None = None) -> dict[str, tuple[int, float]]:
+    """{path: (size, mtime)} of every file under the folders that the rules do not ignore.
+
+    `within` is the followed folder a sub-folder being scanned belongs to (links may point
+    anywhere inside it); by default each scanned folder is its own."""
     found: dict[str, tuple[int, float]] = {}
     for folder in folders:
         root_path = Path(folder)
@@ -107,11 +111,21 @@ def scan(folders: Sequence[str], rules: IgnoreRules, exclude: Sequence[str] = ()
                 p = base / name
                 if rules.ignored_under(root_path, p):
                     continue
-                _stat_into(found, str(p))
+                _stat_into(found, str(p), within or folder)
     return found
 
 
-def _stat_into(found: dict[str, tuple[int, float]], path: str) -> None:
+def _stat_into(found: dict[str, tuple[int, float]], path: str, folder: str) -> None:
+    # A link out of the followed folder would index a file the user never chose (a shared folder
+    # with a link to ~/.ssh), the same rule as the pipeline's folder walk; loops and dangling
+    # links have no target and are left out.
+    if os.path.islink(path):
+        try:
+            target = Path(path).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return
+        if Path(folder).resolve() not in target.parents:
+            return
     try:
         st = os.stat(path)
     except OSError:  # gone between listing and stat: it will be seen as removed
@@ -145,10 +159,10 @@ def plan_sync(kb: KnowledgeBase, folders: Sequence[str], rules: IgnoreRules, tou
             if rules.ignored_under(Path(folder), Path(path)) or any(_under(path, e) for e in exclude):
                 continue
             if os.path.isdir(path):
-                sub = scan([path], rules, exclude)
+                sub = scan([path], rules, exclude, within=folder)
                 disk.update({p: v for p, v in sub.items() if not rules.ignored_under(Path(folder), Path(p))})
             else:
-                _stat_into(disk, path)
+                _stat_into(disk, path, folder)
     # Members are in scope through their container's path: a touched `a.zip` covers `a.zip › b.txt`.
     rows = [d for d in kb.documents() if any(_under(file_of(d.path), s) for s in scope)]
     known = {d.path: d for d in rows if file_of(d.path) == d.path}

@@ -229,3 +229,25 @@ def test_changes_wait_behind_a_running_ingest_without_an_error(fast_sync, tmp_pa
     wait_until(lambda: "late.txt" in found(library, "w", "pangolins"), "the change once the ingest ended")
     wait_until(lambda: library.folders("w")[0].state == "watching", "the watcher to be idle again")
     library.stop_watching()
+
+
+def test_a_followed_folder_never_reaches_through_a_link_to_files_outside_it(tmp_path):
+    from ingest.ignore import IgnoreRules
+
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not chosen by the user")
+    folder = tmp_path / "followed"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.txt").write_text("chosen")
+    (folder / "out.txt").symlink_to(outside)
+    (folder / "sub" / "in.txt").symlink_to(folder / "sub" / "a.txt")
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    rules = IgnoreRules()
+    found = watch.scan([str(folder)], rules)
+    assert sorted(Path(p).name for p in found) == ["a.txt", "in.txt"]
+    # A touched sub-folder is scanned within its followed folder: a link to a sibling folder's file stays in.
+    (folder / "other").mkdir()
+    (folder / "other" / "b.txt").write_text("also chosen")
+    (folder / "sub" / "to-other.txt").symlink_to(folder / "other" / "b.txt")
+    sub = watch.scan([str(folder / "sub")], rules, within=str(folder))
+    assert sorted(Path(p).name for p in sub) == ["a.txt", "in.txt", "to-other.txt"]
