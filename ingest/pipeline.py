@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import re
 import resource
 import threading
 import time
@@ -112,6 +113,15 @@ def file_hash(path: Path) -> str:
 def printable_path(path: str) -> str:
     """A path as text that can be printed and stored: bytes that are not UTF-8 shown as \\xNN."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line_path(path: str) -> str:
+    """A path for a line of output: bytes that are not UTF-8 as \\xNN and control characters
+    (a newline in a file name) escaped, so one file is always one line."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], printable_path(path))
 
 
 def _name_problem(path: Path) -> FileEvent | None:

@@ -174,14 +174,11 @@ def budget_hit(state: str, reason: str) -> str:
     return ""
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def printable_path(path: str) -> str:
     """A path on one line, whatever its name holds (newlines, bytes that are not UTF-8)."""
-    from ingest.pipeline import printable_path as without_bad_bytes
+    from ingest.pipeline import one_line_path
 
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], without_bad_bytes(path))
+    return one_line_path(path)
 
 
 def run_sweep(folder: Path, settings: Any = None, embedder: Any = None, timeout_s: float | None = None,

@@ -73,14 +73,17 @@ class TerminalProgress:
 
 
 def format_event(e: FileEvent) -> str:
+    from ingest.pipeline import one_line_path
+
+    path = one_line_path(e.path)  # a newline in a file name must not split its line
     if e.state == "ok":
         note = f" ({e.chunks} chunks" + (f", {e.pages} pages" if e.pages else "") + ")"
-        return f"ok {e.path}{note}" + (f" -- {e.reason}" if e.reason else "")
+        return f"ok {path}{note}" + (f" -- {e.reason}" if e.reason else "")
     if e.state == "skipped":
-        return f"skipped {e.path} ({e.reason or 'unchanged'})"
+        return f"skipped {path} ({e.reason or 'unchanged'})"
     if e.state == "removed":
-        return f"removed {e.path}"
-    return f"failed {e.path}: {e.reason}"
+        return f"removed {path}"
+    return f"failed {path}: {e.reason}"
 
 
 def _event_json(e: FileEvent) -> dict:

@@ -36,3 +36,12 @@ def test_unknown_kb_is_a_one_line_error(capsys):
     assert run(["list", "--kb", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("localkb: No knowledge base named 'nope'") and err.count("\n") == 1
+
+
+def test_a_file_name_with_a_newline_or_bad_bytes_prints_on_one_line():
+    from app.cli.library import format_event
+    from ingest.progress import FileEvent
+
+    line = format_event(FileEvent("/docs/two\nlines\udce9.txt", "failed", "cannot read"))
+    assert "\n" not in line
+    assert line == "failed /docs/two\\nlines\\xe9.txt: cannot read"
