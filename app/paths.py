@@ -41,7 +41,7 @@ def make_private() -> None:
     LocalKB creates inside it is private.
     """
     if os.name != "posix":
-        return  # Windows and macOS user profile folders are already private to the user
+        return  # Windows has no POSIX modes; its per-user profile folders are private already
     os.umask(0o077)
     if home_override() is None:
         for folder in {data_dir(), config_dir()}:
