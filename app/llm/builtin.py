@@ -181,12 +181,16 @@ def _verified_bundled(m: BuiltinModel, path: Path, progress: ProgressFn | None) 
         pass
     digest = hashlib.sha256()
     done = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(8 << 20):
-            digest.update(block)
-            done += len(block)
-            if progress is not None:
-                progress(done, st.st_size)
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(8 << 20):
+                digest.update(block)
+                done += len(block)
+                if progress is not None:
+                    progress(done, st.st_size)
+    except OSError as exc:
+        raise ModelError(f"Cannot read the built-in model file {path}: {exc.strerror or exc}. Unpack the LocalKB "
+                         "archive again, or choose a .gguf file in settings (model.model_path).") from exc
     if digest.hexdigest() != m.sha256:
         raise ModelError(f"The built-in model file {path} is damaged (SHA-256 {digest.hexdigest()[:16]}…, expected "
                          f"{m.sha256[:16]}…): unpack the LocalKB archive again, or choose a .gguf file in settings "
