@@ -103,7 +103,9 @@ def chroma_command() -> list[str]:
     """How to start Chroma's server: the `chroma` command beside this Python, or, in the installed
     app (which has no Python and no `chroma` script), the app itself with `--chroma-cli`, which
     runs the same Rust server from chromadb inside the bundle."""
-    if getattr(sys, "frozen", False):
+    from app import paths
+
+    if paths.frozen_root() is not None:
         return [sys.executable, "--chroma-cli"]
     return [chroma_executable()]
 
