@@ -88,11 +88,13 @@ _LOADERS: dict[str, str] = {
     ".tif": "ocr:load_image",
     ".tiff": "ocr:load_image",
     ".webp": "ocr:load_image",
+    ".heic": "ocr:load_image",
+    ".heif": "ocr:load_image",
+    ".hif": "ocr:load_image",
 }
 
 # Formats people often have but that no reliable pure-Python reader covers: say what to do instead.
 _UNSUPPORTED: dict[str, str] = {
-    ".heic": "HEIC images are not supported: save it as JPEG or PNG and add it again",
 }
 
 _FILE_TYPE_NAMES = {".htm": "HTML", ".xhtml": "HTML", ".jpeg": "JPEG", ".tif": "TIFF", ".yml": "YAML",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.errors import EmptyDocument, FileTooLarge
+from ingest.errors import CorruptFile, EmptyDocument, FileTooLarge
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -71,6 +71,9 @@ def ocr_image(image: Image) -> str:
     return "\n".join(_lines(result or []))
 
 
+HEIF_SUFFIXES = frozenset({".heic", ".heif", ".hif"})
+
+
 def load_image(path: Path, options: LoadOptions) -> LoadedDocument:
     """An image file; every frame of a multi-page TIFF is a page."""
     from PIL import Image, ImageSequence
@@ -78,6 +81,8 @@ def load_image(path: Path, options: LoadOptions) -> LoadedDocument:
     if not options.ocr:
         raise EmptyDocument("no text found: this is an image and OCR is off (settings: ingest.ocr)")
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        return _load_heif(path, options)
     try:
         image = Image.open(path)
         image.load()
@@ -95,3 +100,30 @@ def load_image(path: Path, options: LoadOptions) -> LoadedDocument:
             sections.append(Section(text=text, page=number if frames > 1 else None, ocr=True))
     return LoadedDocument(file_type="image", sections=sections, pages=frames if frames > 1 else None,
                           warnings=warnings)
+
+
+def _load_heif(path: Path, options: LoadOptions) -> LoadedDocument:
+    """A HEIC/HEIF file: the primary image is read; burst or live-photo extras are other pictures
+    of the same scene, so they are not OCRed again."""
+    # Pillow has no HEIF decoder; pillow-heif (libheif + libde265 inside its wheel) is the kept
+    # binding.  It is called directly, not registered as a Pillow plugin, so other formats decode
+    # exactly as before and libheif's terse errors become one clear reason.
+    import pillow_heif
+
+    try:
+        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=True)
+        images = len(heif)
+        primary = heif[heif.primary_index] if images > 1 else heif
+        width, height = primary.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise FileTooLarge("image is too large to OCR: scale it down and add it again")
+        image = primary.to_pillow()
+    except FileTooLarge:
+        raise
+    except (ValueError, RuntimeError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise CorruptFile(f"corrupt HEIC: the image cannot be decoded ({reason})") from None
+    text = ocr_image(image)
+    sections = [Section(text=text, ocr=True)] if text.strip() else []
+    warnings = [f"only the primary of {images} images in this HEIC file was read"] if images > 1 else []
+    return LoadedDocument(file_type="image", sections=sections, warnings=warnings)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from ingest.errors import EmptyDocument
+from ingest.errors import CorruptFile, EmptyDocument
 from ingest.loaders import LoadOptions, load_file
 from ingest.loaders.ocr import _lines, engine, ocr_image
 
@@ -54,3 +54,22 @@ def test_fragments_on_one_line_are_joined_left_to_right() -> None:
 
 def test_engine_is_created_once() -> None:
     assert engine() is engine()
+
+
+def test_heic_photo_is_read_like_other_images(office: Path) -> None:
+    # The shared HEIC is the same page as DA-1p.png/.jpg, saved by an iPhone-style encoder.
+    document = load_file(office / "img/DA-1p.heic")
+    assert document.file_type == "image"
+    assert document.sections and all(s.ocr for s in document.sections)
+    text = document.sections[0].text
+    assert "Abomination" in text and "maleficar" in text
+
+
+@pytest.mark.parametrize("cut", [0, 3000])
+def test_broken_heic_fails_alone_with_a_clear_reason(office: Path, tmp_path: Path, cut: int) -> None:
+    broken = tmp_path / "broken.heic"
+    data = (office / "img/DA-1p.heic").read_bytes()
+    broken.write_bytes(data[:cut] + b"not a picture" if cut else b"not a picture at all")
+    with pytest.raises(CorruptFile, match=r"^corrupt HEIC: the image cannot be decoded \(") as info:
+        load_file(broken)
+    assert "\n" not in str(info.value)
