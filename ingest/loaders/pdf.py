@@ -15,8 +15,9 @@ An index into Section.text is therefore a pdfium *text index*; `pdfium_char_inde
 the char index that `PdfTextPage.get_charbox` takes (the two differ where pdfium inserted line
 breaks or skipped characters, and where a character is outside the BMP).
 OCR'd pages (Section.ocr=True) have no char boxes; the viewer shows the page without highlights.
-Ruled tables (pdf_tables.py) are the one addition: their characters are blanked in place and their
-rows, with column names, are appended after the page's own characters.
+Tables (pdf_tables.py) are the one addition: their characters are blanked in place and their rows,
+with column names, are appended after the page's own characters, or for a captioned table put in a
+Section of its own that starts past the page's last index.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.errors import CorruptFile, EncryptedFile
-from ingest.loaders.pdf_tables import TableReader, blank_regions, likely_table, rows_text
-from ingest.loaders.text import clean_text, looks_like_caption
+from ingest.loaders.pdf_tables import TableReader, blank_regions, rows_text, table_hint
+from ingest.loaders.text import clean_text
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -76,14 +77,22 @@ def _render(page: Any) -> Any:
     return page.render(scale=scale).to_pil()
 
 
-def _with_table_rows(page: Any, textpage: Any, text: str, found: list) -> str:
-    """Page text with its tables' characters blanked and their rows (with column names) appended."""
+def _with_table_rows(page: Any, textpage: Any, text: str, found: list, number: int) -> tuple[str, list[Section]]:
+    """Page text with its tables' characters blanked, and the tables' rows (with column names).
+
+    Rows of a table without a caption follow the page text.  A captioned table is a Section of its
+    own so that its caption is the rows' heading path; its text starts with as many spaces as the
+    page text has characters, so its offsets lie past every pdfium index and never highlight the
+    wrong words (the viewer highlights a PDF section's offsets on the page).
+    """
     if not found:
-        return text
+        return text, []
     left, _bottom, _right, top = page.get_mediabox()
-    text = blank_regions(textpage, text, top, left, [bbox for bbox, _rows in found])
-    captions = [" ".join(line.split()) for line in text.splitlines() if looks_like_caption(line)]
-    return f"{text}\n\n{rows_text([rows for _bbox, rows in found], captions)}"
+    text = blank_regions(textpage, text, top, left, [bbox for bbox, _rows, _caption in found])
+    plain = [rows_text(rows) for _bbox, rows, caption in found if not caption]
+    captioned = [Section(text=" " * len(text) + "\n\n" + rows_text(rows, caption), page=number, heading_path=(caption,))
+                 for _bbox, rows, caption in found if caption]
+    return "\n\n".join([text, *plain]), captioned
 
 
 def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
@@ -122,8 +131,12 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
                 try:
                     textpage = page.get_textpage()
                     text = page_text(textpage.get_text_range())
-                    if len(text.strip()) >= MIN_TEXT_CHARS and page.get_rotation() == 0 and likely_table(page):
-                        text = _with_table_rows(page, textpage, text, tables.tables(index))
+                    table_sections: list[Section] = []
+                    if len(text.strip()) >= MIN_TEXT_CHARS and page.get_rotation() == 0:
+                        ruled, open_ = table_hint(page, text)
+                        if ruled or open_:
+                            found = tables.tables(index, ruled=ruled, open_=open_)
+                            text, table_sections = _with_table_rows(page, textpage, text, found, number)
                     textpage.close()
                     if len(text.strip()) < MIN_TEXT_CHARS:
                         width, height = page.get_size()
@@ -150,6 +163,7 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
                 continue
             if text.strip():
                 sections.append(Section(text=text, page=number))
+            sections.extend(table_sections)
         title = clean_text(document.get_metadata_value("Title") or "")
     finally:
         tables.close()
