@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 
 # Markers of the prompt's layout (app.rag.prompts.user_message / format_passage): an answer
 # containing them is reproducing the prompt, not answering it.
-_SCAFFOLD = re.compile(r"(^|\n)\s*(段落[：:]|问题[：:]|Passages:|Question:)|^\s*\[\d+\]\s*\([^)]{3,}\)\s*\n", re.M)
+_SCAFFOLD = re.compile(r"(^|\n)\s*(段落[：:]|问题[：:]|最相关的句子[：:]|Passages:|Question:|Most relevant sentences?:)|^\s*\[\d+\]\s*\([^)]{3,}\)\s*\n", re.M)
 _SPACE = re.compile(r"\s+")
 
 # Chat-template control tokens.  The rendered prompt is tokenized with special tokens parsed (the
@@ -27,7 +27,7 @@ _CONTROL_TOKEN = re.compile(
 )
 # Lines of passage text that would read as the prompt's own layout (see prompts.user_message).
 _FORGED_HEADER = re.compile(r"^(\s*)\[(\d+)\](?=\s*\()", re.M)
-_FORGED_LINE = re.compile(r"^(\s*)(?=段落[：:]|问题[：:]|Passages:|Question:)", re.M)
+_FORGED_LINE = re.compile(r"^(\s*)(?=段落[：:]|问题[：:]|最相关的句子[：:]|Passages:|Question:|Most relevant sentences?:)", re.M)
 
 
 def neutralise_markers(text: str) -> str:

@@ -174,3 +174,24 @@ def test_a_tiny_model_gets_no_worked_examples(tmp_path):
         model.stream = stream
         chat.ask("What is the hotel limit per night in London?", ["hr"])
     assert seen == {"tiny.gguf": 2, "big.gguf": 6}
+
+
+def test_the_model_reads_the_best_passage_last_with_the_quoted_sentence_named():
+    chat, model = _chat("220 EUR per night [1].")
+    seen = []
+    real = model.stream
+
+    def stream(messages, **kw):
+        seen.append(messages[-1]["content"])
+        return real(messages, **kw)
+
+    model.stream = stream
+    chat.settings.retrieval.score_threshold = 0.0  # both passages reach the model
+    answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
+    prompt = seen[-1]
+    n = _sources_by_path(answer)["/docs/travel.md"]
+    assert n == 1 and len(answer.sources) == 2
+    # Passage [1] (the best) comes after [2], right before the evidence line and the question.
+    assert prompt.index("[2] (") < prompt.index("[1] (")
+    evidence = prompt.split("Most relevant sentence", 1)[1]
+    assert "220 EUR per night in London" in evidence and evidence.split("\n\nQuestion:")[0].rstrip().endswith("[1]")
