@@ -232,6 +232,7 @@ def load_doc(path: Path, options: LoadOptions) -> LoadedDocument:
 _CONTAINER_VERSION = 0xF
 _RT_DOCUMENT = 0x03E8
 _RT_SLIDE = 0x03EE
+_RT_SLIDE_ATOM = 0x03EF  # inside a Slide: ..., masterIdRef at 12, notesIdRef at 16
 _RT_NOTES = 0x03F0
 _RT_SLIDE_LIST = 0x0FF0
 _RT_SLIDE_PERSIST = 0x03F3
@@ -272,7 +273,8 @@ def _ppt_text_atoms(data: bytes, start: int, end: int, depth: int = 0):
 def ppt_slides(data: bytes) -> list[tuple[str, list[str], list[str]]]:
     """(title, text lines, notes lines) per slide, in presentation order."""
     persist: dict[int, int] = {}  # persist id -> offset of its record; later saves override
-    slide_lists: dict[int, list[tuple[int, list[tuple[int | None, str]]]]] = {}
+    # list instance (0 slides, 2 notes) -> (persist id, placeholder texts, slide or notes id) per entry
+    slide_lists: dict[int, list[tuple[int, list[tuple[int | None, str]], int]]] = {}
     for rec_type, _inst, version, body, stop in _records(data, 0, len(data)):
         if rec_type == _RT_PERSIST_DIRECTORY:
             at = body
@@ -290,7 +292,8 @@ def ppt_slides(data: bytes) -> list[tuple[str, list[str], list[str]]]:
                 entries = slide_lists[instance] = []
                 for atom_type, _i, _v2, atom_body, atom_stop in _records(data, sub_body, sub_stop):
                     if atom_type == _RT_SLIDE_PERSIST and atom_stop - atom_body >= 4:
-                        entries.append((_u32(data, atom_body), []))
+                        slide_id = _u32(data, atom_body + 12) if atom_stop - atom_body >= 16 else 0
+                        entries.append((_u32(data, atom_body), [], slide_id))
                 if entries:
                     # Placeholder text lives in the slide list, after each slide's persist atom.
                     index = -1
@@ -304,25 +307,42 @@ def ppt_slides(data: bytes) -> list[tuple[str, list[str], list[str]]]:
                             codec = "utf-16-le" if atom_type == _RT_TEXT_CHARS else "cp1252"
                             entries[index][1].append((text_type, data[atom_body:atom_stop].decode(codec, errors="replace")))
 
-    def record_texts(persist_id: int, wanted: int) -> list[tuple[int | None, str]]:
+    def record(persist_id: int, wanted: int) -> tuple[int, int] | None:
         offset = persist.get(persist_id)
         if offset is None or offset + 8 > len(data):
-            return []
+            return None
         ver_inst, rec_type, length = struct.unpack_from("<HHI", data, offset)
         if rec_type != wanted:
-            return []
-        return list(_ppt_text_atoms(data, offset + 8, min(offset + 8 + length, len(data))))
+            return None
+        return offset + 8, min(offset + 8 + length, len(data))
 
-    notes = {pid: record_texts(pid, _RT_NOTES) for pid, _ in slide_lists.get(_NOTES_LIST, [])}
+    def record_texts(persist_id: int, wanted: int) -> list[tuple[int | None, str]]:
+        span = record(persist_id, wanted)
+        return list(_ppt_text_atoms(data, *span)) if span else []
+
+    def notes_ref(persist_id: int) -> int:
+        """The notes id a slide's SlideAtom names (0: the slide has no notes page)."""
+        span = record(persist_id, _RT_SLIDE)
+        if span:
+            for rec_type, _inst, _version, body, stop in _records(data, *span):
+                if rec_type == _RT_SLIDE_ATOM and stop - body >= 20:
+                    return _u32(data, body + 16)
+        return 0
+
+    notes_list = slide_lists.get(_NOTES_LIST, [])
+    notes = {notes_id: record_texts(pid, _RT_NOTES) for pid, _, notes_id in notes_list}
     slides = []
-    for persist_id, listed in slide_lists.get(0, []):
+    refs = []
+    for persist_id, listed, _slide_id in slide_lists.get(0, []):
         texts = listed + record_texts(persist_id, _RT_SLIDE)
         title = next((t for kind, t in texts if kind in _TITLE_TYPES and t.strip()), "")
-        slides.append((title, _ppt_lines(texts), []))
-    if notes and len(notes) == len(slides):
-        # Notes pages come in slide order in their own list; pair them up only when the counts agree.
-        for i, pid in enumerate(notes):
-            slides[i] = (slides[i][0], slides[i][1], _ppt_lines(notes[pid]))
+        refs.append(notes_ref(persist_id))
+        slides.append((title, _ppt_lines(texts), _ppt_lines(notes.get(refs[-1], [])) if refs[-1] else []))
+    if notes and not any(ref in notes for ref in refs) and len(notes) == len(slides):
+        # No slide names its notes page (some writers leave notesIdRef 0): notes pages come in
+        # slide order in their own list, so pair them up when the counts agree.
+        for i, (pid, _, _notes_id) in enumerate(notes_list):
+            slides[i] = (slides[i][0], slides[i][1], _ppt_lines(record_texts(pid, _RT_NOTES)))
     if not slides:
         # No slide list (a damaged or unusual file): every text atom in the stream, as one slide.
         texts = list(_ppt_text_atoms(data, 0, len(data)))

@@ -93,3 +93,61 @@ def test_doc_with_encryption_flag_says_password(office: Path, tmp_path: Path) ->
         ole.write_stream("WordDocument", bytes(word))
     with pytest.raises(EncryptedFile, match="password-protected DOC"):
         load_file(path)
+
+
+def _record(rec_type: int, body: bytes, container: bool = False, instance: int = 0) -> bytes:
+    import struct
+
+    return struct.pack("<HHI", (instance << 4) | (0xF if container else 0), rec_type, len(body)) + body
+
+
+def _ppt_stream(slides: list[tuple[str, int]], notes: list[tuple[int, str]]) -> bytes:
+    """A minimal "PowerPoint Document" stream: slides (title, notesIdRef) and notes (notes id, text),
+    each notes page stored under its own persist id, in the order given."""
+    import struct
+
+    def text(kind: int, value: str) -> bytes:
+        return _record(0x0F9F, struct.pack("<I", kind)) + _record(0x0FA0, value.encode("utf-16-le"))
+
+    def persist(persist_id: int, slide_id: int) -> bytes:
+        return _record(0x03F3, struct.pack("<IIiII", persist_id, 0, 0, slide_id, 0))
+
+    persist_ids = iter(range(1, 100))
+    slide_entries, notes_entries, records = [], [], []
+    for number, (title, notes_ref) in enumerate(slides):
+        pid = next(persist_ids)
+        slide_entries.append(persist(pid, 256 + number))
+        atom = _record(0x03EF, struct.pack("<I8sIIHH", 0, b"\0" * 8, 0, notes_ref, 0, 0))
+        records.append((pid, _record(0x03EE, atom + text(0, title) + text(1, f"body of {title}"), container=True)))
+    for notes_id, value in notes:
+        pid = next(persist_ids)
+        notes_entries.append(persist(pid, notes_id))
+        records.append((pid, _record(0x03F0, text(2, value), container=True)))
+    document = _record(0x03E8, _record(0x0FF0, b"".join(slide_entries), True, 0)
+                       + _record(0x0FF0, b"".join(notes_entries), True, 2), container=True)
+    out, offsets = document, {}
+    for pid, data in records:
+        offsets[pid] = len(out)
+        out += data
+    directory = struct.pack("<I", (len(offsets) << 20) | 1) + b"".join(struct.pack("<I", offsets[p]) for p in sorted(offsets))
+    return out + _record(0x1772, directory)
+
+
+def test_ppt_notes_follow_the_notes_id_each_slide_names() -> None:
+    from ingest.loaders.legacy_office import ppt_slides
+
+    # Slide 2 has no notes page, and the notes pages are stored in the opposite order: pairing
+    # by position would give slide 1 the notes of slide 3.
+    stream = _ppt_stream([("Intro", 0x101), ("Agenda", 0), ("Results", 0x100)],
+                         [(0x100, "say the revenue figure"), (0x101, "welcome everyone")])
+    slides = ppt_slides(stream)
+    assert [(title, notes) for title, _lines, notes in slides] == [
+        ("Intro", ["welcome everyone"]), ("Agenda", []), ("Results", ["say the revenue figure"])]
+    assert "body of Agenda" in slides[1][1]
+
+
+def test_ppt_notes_without_ids_pair_in_order_when_counts_agree() -> None:
+    from ingest.loaders.legacy_office import ppt_slides
+
+    slides = ppt_slides(_ppt_stream([("One", 0), ("Two", 0)], [(0x100, "first notes"), (0x101, "second notes")]))
+    assert [notes for _title, _lines, notes in slides] == [["first notes"], ["second notes"]]
