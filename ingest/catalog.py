@@ -2,7 +2,8 @@
 
 One row per source file (status pending/indexed/failed with the reason), the chunks and section
 texts of each visible document, the FTS5 keyword index, and a list of vector-store deletions still
-owed.  Schema changes are an append-only list of named migrations, as in simonw/llm.
+owed.  Schema changes are an append-only list of named migrations, as in simonw/llm (SQL, or a
+function of the connection where Python must compute something).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from ingest import keyword
 
-MIGRATIONS: list[tuple[str, str]] = [
+MIGRATIONS: list[tuple[str, str | Callable[[sqlite3.Connection], None]]] = [
     (
         "001_initial",
         """
@@ -56,6 +58,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         "002_failed_hash",
         "ALTER TABLE documents ADD COLUMN failed_hash TEXT",
     ),
+    # A CRC-32 per keyword-index block, so blocks damaged in place are found on open.
+    ("003_keyword_checksums", keyword.add_checksums),
 ]
 
 
@@ -121,9 +125,12 @@ def migrate(conn: sqlite3.Connection) -> None:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in sql.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            if callable(sql):
+                sql(conn)
+            else:
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
             conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
             conn.execute("COMMIT")
         except BaseException:
@@ -132,7 +139,10 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 
 class Transaction:
-    """`with Transaction(conn, lock):` -- BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    """`with Transaction(conn, lock):` -- BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error.
+
+    Before COMMIT the keyword blocks the transaction changed are checksummed, in the same
+    transaction, so no crash can leave a block without its checksum."""
 
     def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
         self.conn = conn
@@ -149,6 +159,12 @@ class Transaction:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
+            if exc_type is None:
+                try:
+                    keyword.seal(self.conn)
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
             self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self.lock.release()

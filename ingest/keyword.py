@@ -5,6 +5,13 @@ lives in the same SQLite file as the catalogue, so a document's keyword rows and
 row change in one transaction.  FTS5 cannot segment Chinese (there are no spaces), so CJK runs
 are cut with jieba before they are stored; Latin text is left to FTS5's own porter+unicode61
 tokenizer, which stems English.  Queries go through the same path.
+
+SQLite keeps no checksums of its own, so an index block overwritten in place (a bad sector, a
+stray write) would read back as valid-looking postings and make keyword search silently miss.
+Every FTS5 block and every segment's page index therefore has a CRC-32 stored beside it, written
+in the same transaction as the block (`seal`) and checked when the knowledge base is opened
+(`damage`): triggers note which rows FTS5 touched, since FTS5 rewrites blocks (merges, trims) of
+its own accord and only its shadow tables show which.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import zlib
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+")
 _WORD = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]+", re.UNICODE)
@@ -85,8 +93,120 @@ def fts_match_expression(terms: list[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+# keyword_sums: id > 0 is a block of chunks_fts_data (its CRC-32); id < 0 is -1 - segid, the sum of
+# the CRC-32s of that segment's rows in chunks_fts_idx (a sum, so their order does not matter).
+# keyword_dirty: rows FTS5 changed in the open transaction, not yet summed.  FTS5 only inserts
+# (REPLACE) and deletes these rows, never updates them.  The SQL is kept short on purpose: the
+# whole schema must fit SQLite's first page, or a catalogue cut short loses the schema (and with
+# it every file name `localkb repair` could still have read).
+CHECKSUM_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS keyword_sums(id INTEGER PRIMARY KEY,sum INT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS keyword_dirty(id INTEGER PRIMARY KEY)",
+    "CREATE TRIGGER IF NOT EXISTS kw_d1 AFTER INSERT ON chunks_fts_data BEGIN "
+    "INSERT OR IGNORE INTO keyword_dirty VALUES(new.id);END",
+    "CREATE TRIGGER IF NOT EXISTS kw_d2 AFTER DELETE ON chunks_fts_data BEGIN "
+    "INSERT OR IGNORE INTO keyword_dirty VALUES(old.id);END",
+    "CREATE TRIGGER IF NOT EXISTS kw_i1 AFTER INSERT ON chunks_fts_idx BEGIN "
+    "INSERT OR IGNORE INTO keyword_dirty VALUES(-1-new.segid);END",
+    "CREATE TRIGGER IF NOT EXISTS kw_i2 AFTER DELETE ON chunks_fts_idx BEGIN "
+    "INSERT OR IGNORE INTO keyword_dirty VALUES(-1-old.segid);END",
+]
+
+
 def create(conn: sqlite3.Connection) -> None:
+    """The keyword table and its checksums (dropping chunks_fts drops the triggers with it)."""
     conn.execute(FTS_SCHEMA)
+    for statement in CHECKSUM_SCHEMA:
+        conn.execute(statement)
+
+
+def drop(conn: sqlite3.Connection) -> None:
+    """Drop the keyword table and its checksums, to build it afresh with `create`."""
+    conn.execute("DROP TABLE IF EXISTS chunks_fts")
+    conn.execute("DROP TABLE IF EXISTS keyword_sums")
+    conn.execute("DROP TABLE IF EXISTS keyword_dirty")
+
+
+def add_checksums(conn: sqlite3.Connection) -> None:
+    """Migration for a catalogue written before checksums: sum every block as it is now."""
+    create(conn)
+    conn.execute("INSERT OR IGNORE INTO keyword_dirty SELECT id FROM chunks_fts_data")
+    conn.execute("INSERT OR IGNORE INTO keyword_dirty SELECT DISTINCT -1 - segid FROM chunks_fts_idx")
+    seal(conn)
+
+
+def _idx_row_sum(term: bytes | str, pgno: int) -> int:
+    if isinstance(term, str):
+        term = term.encode("utf-8", "surrogatepass")
+    return zlib.crc32(pgno.to_bytes(8, "little", signed=True), zlib.crc32(term))
+
+
+def seal(conn: sqlite3.Connection) -> None:
+    """Store the checksums of the blocks FTS5 changed in the open transaction; call before COMMIT.
+
+    FTS5 keeps new postings in memory and writes them only at COMMIT or when a savepoint opens, so
+    an empty savepoint makes it write them now, where the triggers see them.
+    """
+    conn.execute("SAVEPOINT keyword_flush")
+    conn.execute("RELEASE keyword_flush")
+    dirty = [r[0] for r in conn.execute("SELECT id FROM keyword_dirty")]
+    if not dirty:
+        return
+    for i in range(0, len(dirty), 500):
+        batch = dirty[i:i + 500]
+        marks = ",".join("?" * len(batch))
+        blocks = [b for b in batch if b > 0]
+        segs = [-1 - b for b in batch if b < 0]
+        sums: dict[int, int] = {}
+        if blocks:
+            for rowid, block in conn.execute(
+                    f"SELECT id, block FROM chunks_fts_data WHERE id IN ({','.join('?' * len(blocks))})", blocks):
+                sums[rowid] = zlib.crc32(block or b"")
+        if segs:
+            for segid, term, pgno in conn.execute(
+                    f"SELECT segid, term, pgno FROM chunks_fts_idx WHERE segid IN ({','.join('?' * len(segs))})", segs):
+                key = -1 - segid
+                sums[key] = (sums.get(key, 0) + _idx_row_sum(term, pgno)) & 0xFFFFFFFFFFFF
+        conn.execute(f"DELETE FROM keyword_sums WHERE id IN ({marks})", batch)
+        conn.executemany("INSERT INTO keyword_sums VALUES (?, ?)", sums.items())
+    conn.execute("DELETE FROM keyword_dirty")
+
+
+def damage(conn: sqlite3.Connection) -> str:
+    """Why the keyword index does not match the checksums written with it; '' when it does.
+
+    Reads every block once (a few MB for thousands of passages): the price of finding bytes
+    changed behind SQLite's back when the knowledge base opens rather than in a wrong answer.
+    """
+    try:
+        sums = dict(conn.execute("SELECT id, sum FROM keyword_sums"))
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return ""  # a catalogue from before checksums that was not migrated (a plain connection)
+        raise
+    bad = missing = blocks = 0
+    for rowid, block in conn.execute("SELECT id, block FROM chunks_fts_data"):
+        blocks += 1
+        want = sums.pop(rowid, None)
+        if want is None:
+            missing += 1
+        elif want != zlib.crc32(block or b""):
+            bad += 1
+    segments: dict[int, int] = {}
+    for segid, term, pgno in conn.execute("SELECT segid, term, pgno FROM chunks_fts_idx"):
+        key = -1 - segid
+        segments[key] = (segments.get(key, 0) + _idx_row_sum(term, pgno)) & 0xFFFFFFFFFFFF
+    bad_segments = sum(1 for key, total in segments.items() if sums.pop(key, None) != total)
+    lost = sum(1 for key in sums if key > 0)  # summed blocks that are gone
+    lost_segments = len(sums) - lost
+    problems = []
+    if bad or missing or lost:
+        problems.append(f"{bad + missing + lost} of {blocks + lost} keyword index blocks do not match the "
+                        "checksums written with them")
+    if bad_segments or lost_segments:
+        problems.append(f"the page index of {bad_segments + lost_segments} keyword index segments does not match "
+                        "its checksum")
+    return "; ".join(problems)
 
 
 def add(conn: sqlite3.Connection, rows: list[tuple[int, str]]) -> None:
