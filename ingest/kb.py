@@ -36,6 +36,7 @@ import numpy as np
 from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
 from ingest import catalog, keyword
 from ingest import shared as shared_kb
+from ingest.kb_check import chroma_problem_settled
 from ingest.store import StoreUnavailable, VectorStore
 from ingest.types import Chunk, LoadedDocument
 
@@ -261,7 +262,8 @@ class KnowledgeBase:
         return ""
 
     def _index_problem(self) -> str:
-        """Cheap checks on open: the keyword index holds every passage; the vector folder exists."""
+        """Cheap checks on open: the keyword index holds every passage and matches its checksums; the
+        vector folder exists."""
         try:
             with self._lock:
                 chunks = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
@@ -272,6 +274,15 @@ class KnowledgeBase:
             raise
         if chunks != indexed:
             return f"its keyword index holds {indexed} passages of {chunks}"
+        with self._lock:
+            try:
+                broken = keyword.damage(self._conn)
+            except sqlite3.DatabaseError as exc:
+                if catalog.is_corruption(exc):
+                    return f"its keyword index cannot be read ({exc})"
+                raise
+        if broken:
+            return f"its keyword index is damaged: {broken}"
         if chunks and self._embedded and not (self.root / "chroma").is_dir():
             return f"its vector store (the chroma folder) is missing, with {chunks} passages indexed"
         return ""
@@ -302,15 +313,24 @@ class KnowledgeBase:
         # Passages are counted before vectors: vectors are written before their passages commit
         # and deleted after, so a writer in another process can only make the vectors more.
         chunks = self.chunk_count()
+        if check:
+            # Before Chroma reads them: on a cut-short index it answers from part of the vectors or
+            # aborts the whole process.
+            problem = chroma_problem_settled(self.root / "chroma")
+            if problem:
+                raise self.damaged(problem)
+        store = None
         try:
             store = self._store_factory()
+            vectors = store.count() if check else 0
         except Exception as exc:  # noqa: BLE001 - Chroma's core raises many types for a bad folder
+            if store is not None:
+                store.close()
             failure = write_failure(exc, self.name, self.root)
             if failure is not None:
                 raise failure from exc
             raise self.damaged(f"its vector store cannot be opened ({type(exc).__name__}: {exc})") from exc
         if check:
-            vectors = store.count()
             if vectors < chunks:
                 store.close()
                 raise self.damaged(f"its vector store holds {vectors} vectors for {chunks} passages")
@@ -728,7 +748,16 @@ class KnowledgeBase:
         """(chunk id, cosine similarity) of visible chunks, best first."""
         if self.read_only:
             self.refresh()  # the server is needed for the query anyway: its errors are the question's
-        hits = self.store.query(query_vec, k)
+        store = self.store
+        try:
+            hits = store.query(query_vec, k)
+        except Exception as exc:
+            # Chroma's core fails a search over damaged files with an internal error; say which KB
+            # and how to rebuild it (a server's failures are already StoreUnavailable).
+            if not self._embedded or not type(exc).__module__.startswith("chromadb"):
+                raise
+            raise write_failure(exc, self.name, self.root) or self.damaged(
+                f"its vector store failed a search ({type(exc).__name__}: {exc})") from exc
         if not hits:
             return []
         visible = self._visible([cid for cid, _ in hits])
@@ -804,7 +833,7 @@ class KnowledgeBase:
     def rebuild_keyword_index(self) -> int:
         """Index every visible passage again from the texts the catalogue keeps; returns how many."""
         with catalog.Transaction(self._conn, self._lock) as conn:
-            conn.execute("DROP TABLE IF EXISTS chunks_fts")
+            keyword.drop(conn)
             keyword.create(conn)
             rows = [(r[0], r[1]) for r in conn.execute("SELECT rowid, text FROM chunks ORDER BY rowid")]
             keyword.add(conn, rows)

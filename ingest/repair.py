@@ -22,8 +22,9 @@ from typing import Callable
 
 import numpy as np
 
-from ingest import catalog
+from ingest import catalog, keyword
 from ingest.kb import KnowledgeBase, writer_lock
+from ingest.kb_check import chroma_problem
 from ingest.progress import FileEvent
 from ingest.types import file_of
 
@@ -110,6 +111,13 @@ def diagnose(root: Path, name: str) -> Diagnosis:
                 d.keyword = f"the keyword index holds {indexed} passages of {len(rows['chunks'])}"
         except sqlite3.DatabaseError as exc:
             d.keyword = f"the keyword index is broken ({exc})"
+        if not d.keyword:
+            try:
+                broken = keyword.damage(conn)
+            except sqlite3.DatabaseError as exc:
+                broken = str(exc)
+            if broken:
+                d.keyword = f"the keyword index is damaged: {broken}"
         chunk_ids = {r[0] for r in conn.execute("SELECT id FROM chunks")}
     finally:
         conn.close()
@@ -117,6 +125,10 @@ def diagnose(root: Path, name: str) -> Diagnosis:
         return d
     if not chroma.is_dir():
         d.vectors = "the vector store (the chroma folder) is missing"
+        return d
+    damaged = chroma_problem(chroma)
+    if damaged:  # not opened: Chroma may abort the process on a cut-short index
+        d.vectors = damaged.removeprefix("its ")
         return d
     kb = None
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
+from kb_damage import overwrite_keyword_block
 from ingest.kb import KnowledgeBase, kb_exists, write_failure
 from ingest.pipeline import IngestOptions, IngestPipeline
 from ingest.store import VectorStore
@@ -161,6 +162,7 @@ def _drop_catalogue(root: Path) -> None:
     (_truncate, "its catalogue catalog.sqlite3 is cut short"),
     (_drop_chroma, "its vector store (the chroma folder) is missing"),
     (_drop_keyword_rows, "its keyword index holds"),
+    (overwrite_keyword_block, "its keyword index is damaged: 1 of "),
     (_drop_catalogue, "its catalogue (catalog.sqlite3) is missing or empty while its vectors remain"),
 ])
 def test_damage_is_found_on_open_with_the_kb_named(kb_copy, damage, words):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
 from app.services.library import LibraryService
 from app.settings import Settings
 from ingest.kb import KnowledgeBase
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ingest"))
+from kb_damage import overwrite_keyword_block  # noqa: E402  (tests/ingest/kb_damage.py)
 
 TOPICS = ["annual leave", "hotel nights", "laptop refresh", "expense claims", "parking permits"]
 
@@ -96,15 +100,31 @@ def test_a_deleted_vector_folder_is_rebuilt_from_the_catalogue_without_reading_a
 
 
 def test_a_broken_keyword_index_is_rebuilt_from_the_catalogue(library, hr, template, embedder):
-    # Overwritten index blocks: SQLite still opens the table, keyword search silently finds nothing.
+    # Overwritten index blocks: SQLite still opens the table and keyword search would silently find
+    # nothing; the blocks' checksums catch it on open.
     conn = sqlite3.connect(hr / "catalog.sqlite3")
     conn.execute("UPDATE chunks_fts_data SET block = zeroblob(40) WHERE id > 10")
     conn.commit()
     conn.close()
-    assert library.open_kb("hr").keyword_search("parking permits", 5) == []
+    with pytest.raises(KnowledgeBaseDamaged, match="its keyword index is damaged: .* blocks do not match"):
+        library.open_kb("hr")
+    assert KnowledgeBase(hr, check=False).keyword_search("parking permits", 5) == []  # what it would have answered
     report = library.repair("hr")
     assert len(report.problems) == 1 and report.problems[0].startswith("the keyword index is broken")
     assert report.actions == [f"rebuilt the keyword index from the catalogue ({sum(s[1] for s in template[2].values())} passages)"]
+    _assert_sound(library, hr, template, embedder)
+
+
+def test_a_keyword_block_changed_in_place_is_found_on_open_and_rebuilt(library, hr, template, embedder, monkeypatch):
+    overwrite_keyword_block(hr)  # same size, bytes changed inside the file: SQLite reads it without complaint
+    with pytest.raises(KnowledgeBaseDamaged) as raised:
+        library.open_kb("hr")
+    assert "its keyword index is damaged: 1 of " in str(raised.value) and "localkb repair --kb hr" in str(raised.value)
+    assert [(k.name, "keyword index is damaged" in k.damaged) for k in library.list_kbs()] == [("hr", True)]
+    monkeypatch.setattr(LibraryService, "_pipeline", lambda *a, **k: pytest.fail("a file was read again"))
+    report = library.repair("hr")
+    assert report.problems and "the keyword index is" in report.problems[-1] and report.remaining == []
+    assert not report.from_sources
     _assert_sound(library, hr, template, embedder)
 
 

@@ -1,0 +1,134 @@
+"""Damage inside Chroma's own files: found before Chroma reads them, named, and repaired from the
+catalogue's texts with no document lost.
+
+The knowledge base holds 1,200 passages, past Chroma's 1,000-vector threshold, so its HNSW index
+files on disk (not only its write log) are what it searches; a few documents were replaced, so
+the index also holds deleted nodes.  Each case breaks the files at the byte level.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+import kb_damage as damage
+from app.errors import KnowledgeBaseDamaged
+from ingest import repair
+from ingest.kb import KnowledgeBase
+from ingest.kb_check import chroma_problem
+from ingest.pipeline import IngestOptions, IngestPipeline
+
+DOCS = 30
+
+
+def _write_docs(folder: Path, version: int = 0) -> None:
+    rng = random.Random(version)
+    words = [f"w{i}" for i in range(3000)]
+    for i in range(DOCS):
+        if version and i % 10:
+            continue  # the second version changes every tenth document
+        paras = [f"Document {i} paragraph {p} topic{i} version{version}. " + " ".join(rng.choice(words) for _ in range(45))
+                 for p in range(40)]
+        (folder / f"doc{i:03d}.txt").write_text("\n\n".join(paras))
+
+
+def _ingest(kb: KnowledgeBase, files) -> list:
+    with kb.writer():
+        return IngestPipeline(kb, damage.HashEmbedder(), IngestOptions(chunk_size=300, chunk_overlap=40)).run(files)
+
+
+def _state(kb: KnowledgeBase) -> dict[str, tuple[int, tuple[str, ...]]]:
+    return {d.path: (d.chunks, tuple(sorted(r[0] for r in kb._conn.execute(
+        "SELECT id FROM chunks WHERE doc_id = ?", (d.doc_id,))))) for d in kb.documents()}
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    base = tmp_path_factory.mktemp("chroma_damage")
+    docs = base / "docs"
+    docs.mkdir()
+    _write_docs(docs)
+    kb = KnowledgeBase(base / "kb", "hr")
+    _ingest(kb, [docs])
+    _write_docs(docs, version=1)
+    _ingest(kb, [docs])  # replaced documents: deleted nodes in the index
+    state = _state(kb)
+    assert sum(n for n, _ in state.values()) >= 1200 and len(state) == DOCS
+    kb.close()
+    assert chroma_problem(base / "kb" / "chroma") == ""  # a sound store, deleted nodes and all, is not flagged
+    return base / "kb", state
+
+
+@pytest.fixture
+def hr(big, tmp_path) -> Path:
+    shutil.copytree(big[0], tmp_path / "hr")
+    return tmp_path / "hr"
+
+
+CASES = [
+    (damage.garble_chroma_page, "its vector store's database is damaged (database disk image is malformed)"),
+    (damage.cut_chroma_database, "its vector store's database is damaged"),
+    (damage.cut_vector_file, "its vector index file data_level0.bin is cut short (1000 bytes of "),
+    (damage.cut_index_header, "its vector index header is cut short (10 bytes of 100)"),
+    (damage.garble_vector_links, "nodes link outside the index"),
+    (damage.garble_one_vector, "its vector index is damaged: 1 of "),
+    (damage.empty_vector_folder, "lacks header.bin, data_level0.bin, length.bin, link_lists.bin"),
+    (damage.drop_vector_folder, "is missing"),
+]
+
+
+@pytest.mark.parametrize("harm, words", CASES, ids=[c[0].__name__ for c in CASES])
+def test_damage_inside_chroma_is_found_before_chroma_reads_it(hr, harm, words):
+    harm(hr)
+    kb = KnowledgeBase(hr, "hr")  # the catalogue is sound: documents can still be listed
+    assert len(kb.documents()) == DOCS
+    with pytest.raises(KnowledgeBaseDamaged) as raised:
+        kb.dense_search(damage.HashEmbedder().embed_query("Document 4 topic4"), 5)
+    message = str(raised.value)
+    assert message.startswith("Knowledge base 'hr' is damaged: ") and words in message, message
+    assert message.endswith("localkb repair --kb hr") and "\n" not in message
+    kb.close()
+
+
+def _no_file_read(_kb, paths):
+    raise AssertionError(f"repair read files again: {paths[:3]}")
+
+
+@pytest.mark.parametrize("harm", [damage.garble_chroma_page, damage.cut_vector_file, damage.garble_vector_links,
+                                  damage.drop_vector_folder], ids=lambda f: f.__name__)
+def test_repair_embeds_the_kept_passages_again_and_loses_no_document(hr, big, harm):
+    harm(hr)
+    embedder = damage.HashEmbedder()
+    report = repair.repair(hr, "hr", embedder.name, embedder.embed_documents, _no_file_read)
+    assert len(report.problems) == 1 and report.problems[0].startswith("vector"), report.problems
+    assert report.actions == [f"embedded the catalogue's {sum(n for n, _ in big[1].values())} passages again "
+                              "into a new vector store"]
+    assert report.remaining == [] and not report.from_sources
+    assert (Path(report.set_aside) / "chroma" / "chroma.sqlite3").exists()  # the damaged store is kept
+    kb = KnowledgeBase(hr, "hr")
+    assert _state(kb) == big[1]  # every document, with the same passages
+    assert kb.consistency_problems() == []
+    hits = kb.dense_search(embedder.embed_query("Document 4 paragraph 7 topic4"), 3)
+    assert kb.chunks([hits[0][0]])[hits[0][0]].path.endswith("doc004.txt")
+    kb.close()
+
+
+def test_a_chroma_failure_during_a_search_names_the_kb_and_the_repair(hr, monkeypatch):
+    """Damage that appears after the store opened (Chroma then fails inside its core) is the same
+    one-line message, not an InternalError traceback."""
+    from chromadb.errors import InternalError
+
+    kb = KnowledgeBase(hr, "hr")
+    store = kb.store
+
+    def broken(*_a, **_k):
+        raise InternalError("Error executing plan: Failed to apply logs to the hnsw segment writer")
+
+    monkeypatch.setattr(store._collection, "query", broken)
+    with pytest.raises(KnowledgeBaseDamaged, match=r"^Knowledge base 'hr' is damaged: its vector store failed a "
+                                                   r"search \(InternalError: .*localkb repair --kb hr$"):
+        kb.dense_search(damage.HashEmbedder().embed_query("topic4"), 5)
+    kb.close()
