@@ -15,8 +15,11 @@ Readers, and why:
     PowerPoint: the "PowerPoint Document" stream is a tree of records; slide text is in
     TextCharsAtom (UTF-16) and TextBytesAtom (8-bit) records, found per slide through the slide
     list and the persist directory that maps each slide to its record.
-  Layout (pages, fonts, Word heading styles) is not read: a .doc comes back as one text block
-  with tables as " | "-separated rows, a .ppt as one section per slide with its title.
+    Word paragraph properties (bin table -> FKP pages) give each paragraph's style, so the
+    built-in heading styles (and outline levels) make the heading path and a table row's end
+    mark is told from a cell's; a file whose properties cannot be read is one text block.
+  A .doc has no page numbers to give: Word lays pages out when it opens the file and stores no
+  page breaks but the hard ones.  A .ppt is one section per slide with its title and its notes.
 """
 
 from __future__ import annotations
@@ -138,8 +141,13 @@ def _word_table_rows(text: str) -> str:
     return text.replace("\x07\x07", "\n").replace("\x07", " | ")
 
 
-def word_text(word: bytes, table: bytes) -> dict[str, str]:
-    """The text stories of a Word 97-2003 file: body, footnotes, headers, comments, endnotes, boxes."""
+def word_text(word: bytes, table: bytes, structure: dict[int, tuple[int, bool]] | None = None) -> dict[str, str]:
+    """The text stories of a Word 97-2003 file: body, footnotes, headers, comments, endnotes, boxes.
+
+    `structure`, when given, is filled with {character position of a paragraph or cell mark:
+    (heading level or 0, ends a table row)}; it stays empty when the file's paragraph properties
+    cannot be read.
+    """
     if len(word) < 0x9A or _u16(word, 0) != _WORD_MAGIC:
         raise CorruptFile("corrupt DOC: not a Word 97-2003 document")
     flags = _u16(word, 0x0A)
@@ -166,6 +174,7 @@ def word_text(word: bytes, table: bytes) -> dict[str, str]:
     plc = clx[at + 5:at + 5 + lcb]
     pieces = (len(plc) - 4) // 12
     parts: list[str] = []
+    spans: list[tuple[int, int, int, int]] = []  # per piece: first character, characters, byte offset, bytes each
     for k in range(pieces):
         start, end = _u32(plc, 4 * k), _u32(plc, 4 * k + 4)
         length = max(0, end - start)
@@ -173,9 +182,13 @@ def word_text(word: bytes, table: bytes) -> dict[str, str]:
         if fc & 0x40000000:
             offset = (fc & 0x3FFFFFFF) // 2
             parts.append(word[offset:offset + length].decode("cp1252", errors="replace"))
+            spans.append((start, length, offset, 1))
         else:
             parts.append(word[fc:fc + 2 * length].decode("utf-16-le", errors="replace"))
+            spans.append((start, length, fc, 2))
     text = "".join(parts)
+    if structure is not None:
+        structure.update(_word_paragraphs(word, table, fc_lcb, spans))
     stories: dict[str, str] = {}
     position = 0
     names = ("body", "footnotes", "headers and footers", "", "comments", "endnotes", "text boxes", "header text boxes")
@@ -186,8 +199,200 @@ def word_text(word: bytes, table: bytes) -> dict[str, str]:
     return stories
 
 
+# Paragraph properties.  Word keeps them apart from the text: the bin table (PlcBtePapx) lists
+# 512-byte FKP pages of the WordDocument stream, each mapping runs of file offsets (each run ends
+# with a paragraph mark) to a style index and a list of property changes (sprms).  Three matter
+# here: the style's built-in identifier (sti 1-9 are "heading 1"-"heading 9"), an outline level
+# set on the paragraph itself, and the "table row end" flag that tells a row's end mark from a cell's.
+_SPRM_OUTLINE_LEVEL = 0x2640
+_SPRM_ROW_END = 0x2417
+_SPRM_INNER_ROW_END = 0x244C
+_HEADING_STIS = range(1, 10)
+
+
+def _sprms(grpprl: bytes):
+    """(sprm, operand) pairs of a property list; stops at anything it cannot size."""
+    at = 0
+    while at + 2 <= len(grpprl):
+        sprm = _u16(grpprl, at)
+        at += 2
+        size = {0: 1, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2, 7: 3}.get(sprm >> 13)
+        if size is None:  # variable: a length byte (two for sprmTDefTable) before the operand
+            if sprm == 0xD608 and at + 2 <= len(grpprl):
+                size, at = _u16(grpprl, at) - 1, at + 2
+            elif at < len(grpprl) and grpprl[at] != 255:
+                size, at = grpprl[at], at + 1
+            else:
+                return
+        yield sprm, grpprl[at:at + size]
+        at += size
+
+
+def _style_levels(table: bytes, fc: int, lcb: int) -> dict[int, int]:
+    """{style index: heading level} of the built-in heading styles, from the stylesheet (STSH)."""
+    stsh = table[fc:fc + lcb]
+    if len(stsh) < 6:
+        return {}
+    cb_stshi = _u16(stsh, 0)
+    count = _u16(stsh, 2)
+    at = 2 + cb_stshi
+    levels = {}
+    for istd in range(count):
+        if at + 2 > len(stsh):
+            break
+        cb_std = _u16(stsh, at)
+        if cb_std >= 2:
+            sti = _u16(stsh, at + 2) & 0x0FFF
+            if sti in _HEADING_STIS:
+                levels[istd] = sti
+        at += 2 + cb_std
+    return levels
+
+
+def _word_paragraphs(word: bytes, table: bytes, fc_lcb: int, spans: list[tuple[int, int, int, int]]) -> dict[int, tuple[int, bool]]:
+    import bisect
+
+    try:
+        levels = _style_levels(table, _u32(word, fc_lcb + 8), _u32(word, fc_lcb + 12))
+        fc_bte, lcb_bte = _u32(word, fc_lcb + 13 * 8), _u32(word, fc_lcb + 13 * 8 + 4)
+        bte = table[fc_bte:fc_bte + lcb_bte]
+        n = (len(bte) - 4) // 8
+        runs: list[tuple[int, int, bool]] = []  # (end file offset, level, row end), sorted by end
+        for k in range(n):
+            pn = _u32(bte, 4 * (n + 1) + 4 * k) & 0x3FFFFF
+            page = word[pn * 512:pn * 512 + 512]
+            if len(page) < 512:
+                continue
+            crun = page[511]
+            for i in range(crun):
+                end = _u32(page, 4 * (i + 1))
+                b_offset = page[4 * (crun + 1) + 13 * i] * 2
+                level, row_end = 0, False
+                if b_offset:
+                    cb = page[b_offset]
+                    papx = page[b_offset + 1:b_offset + 2 * cb] if cb else page[b_offset + 2:b_offset + 2 + 2 * page[b_offset + 1]]
+                    if len(papx) >= 2:
+                        level = levels.get(_u16(papx, 0), 0)
+                        for sprm, operand in _sprms(papx[2:]):
+                            if sprm == _SPRM_OUTLINE_LEVEL and operand and operand[0] < 9:
+                                level = operand[0] + 1
+                            elif sprm in (_SPRM_ROW_END, _SPRM_INNER_ROW_END) and operand and operand[0]:
+                                row_end = True
+                runs.append((end, level, row_end))
+        runs.sort()
+        ends = [r[0] for r in runs]
+        structure = {}
+        for cp, fc in _mark_positions(word, spans):
+            i = bisect.bisect_right(ends, fc)  # the run holding file offset fc ends after it
+            if i < len(runs):
+                structure[cp] = runs[i][1:]
+        return structure
+    except (struct.error, IndexError):
+        return {}  # damaged properties: the text is still read, without headings
+
+
+def _mark_positions(word: bytes, spans: list[tuple[int, int, int, int]]):
+    """(character position, file offset) of every paragraph (CR) and cell (0x07) mark."""
+    for first, length, offset, width in spans:
+        data = word[offset:offset + length * width]
+        if width == 1:
+            for mark in (b"\r", b"\x07"):
+                at = data.find(mark)
+                while at >= 0:
+                    yield first + at, offset + at
+                    at = data.find(mark, at + 1)
+        else:
+            for mark in (b"\r\x00", b"\x07\x00"):
+                at = data.find(mark)
+                while at >= 0:
+                    if at % 2 == 0:
+                        yield first + at // 2, offset + at
+                    at = data.find(mark, at + 1)
+
+
 def _word_clean(story: str) -> str:
     return clean_text(_word_table_rows(_drop_field_codes(story)).translate(_WORD_CONTROLS))
+
+
+def _word_body(body: str, structure: dict[int, tuple[int, bool]]) -> list[Section]:
+    """The main story as Sections under their headings, tables as rows that carry column names.
+
+    Without paragraph properties (`structure` empty) the body is one Section and a doubled cell
+    mark is taken as a row end, which is right unless a row's last cell is empty.
+    """
+    from ingest.loaders.office import table_lines
+
+    if not structure:
+        text = _word_clean(body)
+        return [Section(text=text)] if text else []
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []  # (level, heading) of the open headings
+    lines: list[str] = []
+    rows: list[list[str]] = []
+    row: list[str] = []
+    cell: list[str] = []
+    fields: list[bool] = []  # open fields, as in _drop_field_codes, carried across paragraphs
+
+    def flush() -> None:
+        text = clean_text("\n".join(lines))
+        if text:
+            sections.append(Section(text=text, heading_path=tuple(h for _, h in path)))
+        lines.clear()
+
+    def end_table() -> None:
+        if rows:
+            lines.extend(table_lines(rows))
+            lines.append("")
+            rows.clear()
+
+    start = 0
+    for cp in sorted(structure):
+        if cp >= len(body):
+            break
+        level, row_end = structure[cp]
+        mark = body[cp]
+        text = _word_clean_inline(body[start:cp], fields)
+        start = cp + 1
+        if mark == "\x07":
+            if row_end:  # the row-end mark after the row's last cell mark
+                rows.append(row)
+                row = []
+            else:
+                cell.append(text)
+                row.append(" ".join(" ".join(cell).split()))
+                cell = []
+            continue
+        if row or cell:  # a paragraph inside a cell (its mark is CR, the cell's last one is 0x07)
+            cell.append(text)
+            continue
+        end_table()
+        if level and text.strip():
+            flush()
+            while path and path[-1][0] >= level:
+                path.pop()
+            path.append((level, " ".join(text.split())[:200]))
+        lines.append(text)
+    end_table()
+    tail = _word_clean_inline(body[start:], fields)
+    if tail.strip():
+        lines.append(tail)
+    flush()
+    return sections
+
+
+def _word_clean_inline(text: str, fields: list[bool]) -> str:
+    """One paragraph's text: field codes dropped (fields may span paragraphs), controls mapped."""
+    out: list[str] = []
+    for ch in text:
+        if ch == _FIELD_BEGIN:
+            fields.append(False)
+        elif ch == _FIELD_SEPARATOR and fields:
+            fields[-1] = True
+        elif ch == _FIELD_END and fields:
+            fields.pop()
+        elif not fields or all(fields):
+            out.append(ch)
+    return "".join(out).translate(_WORD_CONTROLS).replace("\x07", " ")
 
 
 def load_doc(path: Path, options: LoadOptions) -> LoadedDocument:
@@ -204,14 +409,12 @@ def load_doc(path: Path, options: LoadOptions) -> LoadedDocument:
         word = ole.openstream("WordDocument").read()
         table_name = "1Table" if len(word) > 0x0B and _u16(word, 0x0A) & 0x0200 else "0Table"
         table = ole.openstream(table_name).read() if ole.exists(table_name) else b""
-        stories = word_text(word, table)
+        structure: dict[int, tuple[int, bool]] = {}
+        stories = word_text(word, table, structure)
         title = _ole_title(ole)
     finally:
         ole.close()
-    sections = []
-    body = _word_clean(stories.get("body", ""))
-    if body:
-        sections.append(Section(text=body))
+    sections = _word_body(stories.get("body", ""), structure)
     for name in ("footnotes", "endnotes", "text boxes", "comments"):
         text = _word_clean(stories.get(name, ""))
         if text:

@@ -17,9 +17,34 @@ def test_doc_body_and_table_rows(office: Path) -> None:
     document = load_file(office / "fake-doc-emphasized-text.doc")
     assert document.file_type == "doc"
     lines = document.sections[0].text.splitlines()
-    # Cells are separated, rows end at the doubled cell mark; text after the table follows it.
-    assert lines[:2] == ["Header Col 1  | Header Col 2", "A bold italic bold-italic example | A Link example"]
+    # Rows end where the paragraph properties say, and carry the header's column names.
+    assert lines[:2] == ["Header Col 1 | Header Col 2",
+                         "Header Col 1: A bold italic bold-italic example; Header Col 2: A Link example"]
     assert "I am a bold italic bold-italic text." in lines
+
+
+def test_doc_heading_styles_make_the_heading_path(office: Path) -> None:
+    # The same documents saved as .docx give these headings through python-docx.
+    for name, heading in (("duplicate-paragraphs", "This document contains duplicates"),
+                          ("simple", "These are a few of my favorite things:")):
+        doc = load_file(office / f"{name}.doc")
+        docx = load_file(office / f"{name}.docx")
+        assert [s.heading_path for s in doc.sections] == [(heading,)]
+        assert [s.heading_path for s in doc.sections] == [s.heading_path for s in docx.sections]
+        assert doc.sections[0].text == docx.sections[0].text
+
+
+def test_doc_row_with_an_empty_last_cell_ends_at_its_row_mark() -> None:
+    from ingest.loaders.legacy_office import _word_body
+
+    # Word writes a cell mark (0x07) after every cell and one more, flagged "row end" in the
+    # paragraph properties, after each row.  Row 2's last cell is empty, so its marks read
+    # 0x07 0x07 0x07: the doubled-mark rule would end the row one mark early.
+    body = "Name\x07Note\x07\x07Ann\x07\x07\x07After the table\r"
+    marks = {i: (0, False) for i, ch in enumerate(body) if ch in "\x07\r"}
+    marks[10] = marks[16] = (0, True)
+    [section] = _word_body(body, marks)
+    assert section.text.splitlines() == ["Name | Note", "Name: Ann", "", "After the table"]
 
 
 def test_doc_unicode_pieces_and_fields(office: Path) -> None:
