@@ -98,9 +98,15 @@ class LibraryView(QWidget):
         header.setMinimumSectionSize(40)
 
         self.empty = self._empty_state()
+        # A damaged KB lists no documents, but "No documents yet, drag files here" would be wrong.
+        self.damaged_note = QLabel()
+        self.damaged_note.setWordWrap(True)
+        self.damaged_note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.damaged_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.docs)
+        self.stack.addWidget(self.damaged_note)
 
         docs_header = QHBoxLayout()
         docs_header.addWidget(self.docs_title)
@@ -189,11 +195,18 @@ class LibraryView(QWidget):
         self.kb_list.blockSignals(True)
         self.kb_list.clear()
         for kb in kbs:
-            item = QListWidgetItem(f"{kb.name}   ·  " + self.tr("%n document(s)", "", kb.documents))
+            damaged = getattr(kb, "damaged", "")
+            if damaged:  # its counts are unknown, not 0: say so, and why on hover
+                item = QListWidgetItem(f"{kb.name}   ·  " + self.tr("damaged"))
+                item.setForeground(_brush(STATUS_COLOURS["failed"]))
+                item.setToolTip(self.damage_text(damaged))
+            else:
+                item = QListWidgetItem(f"{kb.name}   ·  " + self.tr("%n document(s)", "", kb.documents))
+                item.setToolTip(self.tr("%1 documents, %2 passages\nEmbedder: %3")
+                                .replace("%1", str(kb.documents)).replace("%2", str(kb.chunks))
+                                .replace("%3", kb.embedder or "-"))
             item.setData(Qt.ItemDataRole.UserRole, kb.name)
-            item.setToolTip(self.tr("%1 documents, %2 passages\nEmbedder: %3")
-                            .replace("%1", str(kb.documents)).replace("%2", str(kb.chunks))
-                            .replace("%3", kb.embedder or "-"))
+            item.setData(Qt.ItemDataRole.UserRole + 1, damaged)
             self.kb_list.addItem(item)
             if kb.name in selected:
                 item.setSelected(True)
@@ -235,12 +248,27 @@ class LibraryView(QWidget):
             self.docs_title.setText(self.tr("<b>Documents in %1</b>").replace("%1", kb))
         else:
             self.docs_title.setText(self.tr("<b>Documents</b>"))
-        self.stack.setCurrentWidget(self.docs if docs else self.empty)
+        damaged = self.kb_damage(kb)
+        if damaged and not docs:
+            self.damaged_note.setText(self.damage_text(damaged))
+            self.stack.setCurrentWidget(self.damaged_note)
+        else:
+            self.stack.setCurrentWidget(self.docs if docs else self.empty)
         failures = any(doc.reason for doc in docs)
         self.docs.setColumnHidden(4, not failures)
         if failures:
             self.docs.header().resizeSection(4, 160)
         self.sample_btn.setVisible(not any(k.name == "sample" for k in self._kbs))
+
+    def kb_damage(self, name: str) -> str:
+        """Why `name` is damaged as the last listing said, or ''."""
+        return next((getattr(k, "damaged", "") for k in self._kbs if k.name == name), "")
+
+    def damage_text(self, message: str) -> str:
+        # The message ends with the command-line hint; in the window the message bar's button does it.
+        return (message.split(" Rebuild it with ")[0] + "\n\n"
+                + self.tr("Click Rebuild in the message bar to rebuild it (or run localkb repair); "
+                          "the damaged files are kept aside."))
 
     def _status_text(self, status: str) -> str:
         return {"indexed": self.tr("indexed"), "pending": self.tr("pending"), "failed": self.tr("failed")}.get(status, status)

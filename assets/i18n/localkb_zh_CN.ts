@@ -447,138 +447,148 @@
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="141"/>
+        <location filename="../../app/gui/library_view.py" line="147"/>
         <source>&lt;h3&gt;No documents yet&lt;/h3&gt;&lt;p&gt;Drag files or whole folders onto this window: PDF, Word, PowerPoint, Excel, HTML, Markdown, text, e-mail, images.&lt;/p&gt;&lt;p&gt;They are read and indexed on this computer; nothing is uploaded.&lt;/p&gt;</source>
         <translation>&lt;h3&gt;还没有文档&lt;/h3&gt;&lt;p&gt;把文件或整个文件夹拖到此窗口：PDF、Word、PowerPoint、Excel、HTML、Markdown、文本、电子邮件、图片。&lt;/p&gt;&lt;p&gt;文件在本机读取和建立索引，不会上传到任何地方。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="147"/>
+        <location filename="../../app/gui/library_view.py" line="153"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="149"/>
+        <location filename="../../app/gui/library_view.py" line="155"/>
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="151"/>
+        <location filename="../../app/gui/library_view.py" line="157"/>
         <source>Try the sample knowledge base</source>
         <translation>试用示例知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="152"/>
+        <location filename="../../app/gui/library_view.py" line="158"/>
         <source>Indexes a few short example documents so you can ask a question and see a cited answer right away.</source>
         <translation>为几份简短的示例文档建立索引，让你马上提问并看到带引用的回答。</translation>
     </message>
+    <message>
+        <location filename="../../app/gui/library_view.py" line="200"/>
+        <source>damaged</source>
+        <translation>已损坏</translation>
+    </message>
     <message numerus="yes">
-        <location filename="../../app/gui/library_view.py" line="192"/>
+        <location filename="../../app/gui/library_view.py" line="204"/>
         <source>%n document(s)</source>
         <translation>
             <numerusform>%n 个文档</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="194"/>
+        <location filename="../../app/gui/library_view.py" line="205"/>
         <source>%1 documents, %2 passages
 Embedder: %3</source>
         <translation>%1 个文档，%2 个片段
 嵌入模型：%3</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="219"/>
+        <location filename="../../app/gui/library_view.py" line="232"/>
         <source>Updated</source>
         <translation>更新时间</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="235"/>
+        <location filename="../../app/gui/library_view.py" line="248"/>
         <source>&lt;b&gt;Documents in %1&lt;/b&gt;</source>
         <translation>&lt;b&gt;%1 中的文档&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="237"/>
+        <location filename="../../app/gui/library_view.py" line="250"/>
         <source>&lt;b&gt;Documents&lt;/b&gt;</source>
         <translation>&lt;b&gt;文档&lt;/b&gt;</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="246"/>
+        <location filename="../../app/gui/library_view.py" line="270"/>
+        <source>Click Rebuild in the message bar to rebuild it (or run localkb repair); the damaged files are kept aside.</source>
+        <translation>点击消息栏中的“重建”按钮重建它（或运行 localkb repair）；损坏的文件会另存一旁。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/library_view.py" line="274"/>
         <source>indexed</source>
         <translation>已索引</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="246"/>
+        <location filename="../../app/gui/library_view.py" line="274"/>
         <source>pending</source>
         <translation>等待中</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="246"/>
+        <location filename="../../app/gui/library_view.py" line="274"/>
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="268"/>
+        <location filename="../../app/gui/library_view.py" line="296"/>
         <source>New knowledge base</source>
         <translation>新建知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="268"/>
+        <location filename="../../app/gui/library_view.py" line="296"/>
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="275"/>
+        <location filename="../../app/gui/library_view.py" line="303"/>
         <source>Rename knowledge base</source>
         <translation>重命名知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="275"/>
+        <location filename="../../app/gui/library_view.py" line="303"/>
         <source>New name:</source>
         <translation>新名称：</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="282"/>
+        <location filename="../../app/gui/library_view.py" line="310"/>
         <source>Delete knowledge base</source>
         <translation>删除知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="283"/>
+        <location filename="../../app/gui/library_view.py" line="311"/>
         <source>Delete “%1” and its index? Your original files are not touched.</source>
         <translation>删除“%1”及其索引？你的原始文件不受影响。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="287"/>
+        <location filename="../../app/gui/library_view.py" line="315"/>
         <source>Add documents</source>
         <translation>添加文档</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="292"/>
+        <location filename="../../app/gui/library_view.py" line="320"/>
         <source>Add a folder</source>
         <translation>添加文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="305"/>
+        <location filename="../../app/gui/library_view.py" line="333"/>
         <source>Re-index</source>
         <translation>重新索引</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="307"/>
+        <location filename="../../app/gui/library_view.py" line="335"/>
         <source>Remove from knowledge base</source>
         <translation>从知识库中移除</translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="309"/>
+        <location filename="../../app/gui/library_view.py" line="337"/>
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/library_view.py" line="317"/>
+        <location filename="../../app/gui/library_view.py" line="345"/>
         <source>Remove %n document(s) from “%1”? The files on disk are not touched.</source>
         <translation>
             <numerusform>从“%1”中移除 %n 个文档？磁盘上的文件不受影响。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/library_view.py" line="318"/>
+        <location filename="../../app/gui/library_view.py" line="346"/>
         <source>Remove documents</source>
         <translation>移除文档</translation>
     </message>
