@@ -11,10 +11,10 @@ def _passages():
 def test_examples_come_between_system_prompt_and_question():
     messages = prompts.answer_messages("What is the London hotel limit?", _passages(), [("earlier?", "earlier.")], "en")
     roles = [m["role"] for m in messages]
-    # system, two worked turns, the conversation's earlier turn, then the real question last
-    assert roles == ["system", "user", "assistant", "user", "assistant", "user", "assistant", "user"]
+    # system, three worked turns, the conversation's earlier turn, then the real question last
+    assert roles == ["system"] + ["user", "assistant"] * 4 + ["user"]
     assert messages[-1]["content"].endswith("Question: What is the London hotel limit?")
-    assert messages[5]["content"] == "earlier?"
+    assert messages[7]["content"] == "earlier?"
     # The worked turns use exactly the real question's layout, so the model copies the right format.
     assert messages[1]["content"].startswith("Passages:\n[1] (")
     assert "\n\nQuestion: " in messages[1]["content"]
@@ -42,7 +42,7 @@ def test_a_custom_prompt_gets_no_examples():
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[0]["content"] == "Answer like a pirate, citing [n]."
     # Chinese still uses the built-in prompt, so it keeps its examples.
-    assert len(prompts.answer_messages("问题？", _passages(), [], "zh", settings.answer)) == 6
+    assert len(prompts.answer_messages("问题？", _passages(), [], "zh", settings.answer)) == 8
 
 
 def test_examples_can_be_left_out_for_a_model_that_copies_them():
