@@ -116,10 +116,23 @@ def ensure_onnx(model_dir: Path, cache_dir: Path | None = None, quantize: bool =
         raise ExportUnavailable(f"no ONNX export of {model_dir} and torch/onnx are not installed to make one")
     target = (cache_dir or default_cache_dir()) / digest
     log.info("making the ONNX export of %s in %s (once per model)", model_dir, target)
-    export(model_dir, target, digest)
+    _export_in_child(model_dir, target, digest)
     found = _matching(target, digest, variant)
     assert found is not None, "export() wrote a manifest naming every variant"
     return found
+
+
+def _export_in_child(model_dir: Path, out_dir: Path, digest: str) -> None:
+    """export() in a fresh process that exits afterwards.
+
+    The export needs torch and transformers, about 500 MB resident once imported; in the calling
+    process (the app's engine, a benchmark) they would stay loaded for its whole life although
+    only onnxruntime is used from then on.  An error in the child is raised here as it was there.
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        pool.apply(export, (model_dir, out_dir, digest))
 
 
 def export(model_dir: Path, out_dir: Path, digest: str | None = None) -> Path:

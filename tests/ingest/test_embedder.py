@@ -172,3 +172,20 @@ def test_the_packaging_command_writes_a_premade_export_the_embedder_finds(tmp_pa
     embedder.embed_query("loads the pre-made export")
     assert embedder.onnx_file == model / onnx_export.EXPORT_DIRNAME / "model_int8.onnx"
     assert not (tmp_path / "empty-cache").exists()
+
+
+@pytest.mark.slow
+def test_making_the_export_leaves_torch_out_of_the_calling_process(tmp_path):
+    # The export needs torch; the app's engine that asked for it must not keep ~500 MB of it loaded.
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ingest import onnx_export\n"
+        "from ingest.embedder import default_embedder_path\n"
+        f"f = onnx_export.ensure_onnx(default_embedder_path(), Path({str(tmp_path / 'fresh')!r}))\n"
+        "print(f.name, 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         cwd=Path(__file__).resolve().parents[2], env=os.environ.copy())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["model_int8.onnx", "False", "False"]
