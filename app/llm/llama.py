@@ -70,6 +70,28 @@ def default_threads() -> int:
         return max(1, (os.cpu_count() or 2))
 
 
+def physical_memory() -> int | None:
+    """Bytes of RAM in this computer; None where the platform does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def keep_mapped(model_bytes: int, n_gpu_layers: int, ram_bytes: int | None) -> bool:
+    """Whether llama.cpp should map the model file rather than read it into memory.
+
+    llama.cpp repacks quantised weights for the CPU's vector units into a buffer of its own; with
+    the file mapped, the pages it read to do so stay resident as well: the 1.1 GB Qwen2.5-1.5B
+    Q4_K_M took 1.82 GB of RSS mapped and 1.23 GB read in, prompts evaluated as fast.  A model that
+    is large for this computer's memory stays mapped, so the kernel can drop its pages under
+    pressure instead of the load failing; so does a model offloaded to a GPU.
+    """
+    if n_gpu_layers != 0 or not ram_bytes:
+        return True
+    return model_bytes > ram_bytes // 3
+
+
 @dataclass
 class Generation:
     """What one streamed generation produced and how long it took."""
@@ -183,7 +205,7 @@ class ChatModel:
             llm = llama_cpp.Llama(
                 model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads,
                 n_gpu_layers=self.n_gpu_layers, lora_path=str(Path(self.lora_path).expanduser()) if self.lora_path else None,
-                seed=self.seed, verbose=False,
+                seed=self.seed, verbose=False, use_mmap=keep_mapped(size, self.n_gpu_layers, physical_memory()),
             )
         except MemoryError as exc:
             raise ModelError(f"Not enough memory to load {path.name} ({size / 2**30:.1f} GB) with a {self.n_ctx}-token "

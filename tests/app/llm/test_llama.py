@@ -150,3 +150,13 @@ def test_repeat_penalty_defaults_come_from_the_built_in_model(tmp_path):
     assert ChatModel(builtin="qwen2.5-1.5b").repeat_penalty == builtin.MODELS["qwen2.5-1.5b"].repeat_penalty
     assert ChatModel(tmp_path / "users-own.gguf").repeat_penalty == 1.1
     assert ChatModel(tmp_path / "users-own.gguf", repeat_penalty=1.3).repeat_penalty == 1.3
+
+
+def test_a_model_small_for_this_computer_is_read_in_and_a_large_or_offloaded_one_stays_mapped():
+    from app.llm.llama import keep_mapped
+
+    gib = 1 << 30
+    assert not keep_mapped(1 * gib, 0, 24 * gib)  # the built-in 1.5B model on this 24 GiB box
+    assert keep_mapped(5 * gib, 0, 8 * gib)  # a 7B model on an 8 GiB laptop: the kernel may page it
+    assert keep_mapped(1 * gib, -1, 24 * gib)  # offloaded to a GPU
+    assert keep_mapped(1 * gib, 0, None)  # memory unknown: llama.cpp's default
