@@ -95,11 +95,31 @@ def _parse(path: str, ocr: bool, max_pages: int, timeout_s: float | None = None)
     from ingest.loaders import LoadOptions, load_file
 
     # Leave a fifth of the budget for the pages after OCR stops and for sending the result back.
-    deadline = time.monotonic() + 0.8 * timeout_s if timeout_s else None
+    now = time.monotonic()
+    deadline = now + 0.8 * timeout_s if timeout_s else None
+    container = None
+    if timeout_s and _is_container(path):
+        # Each member gets the per-file budget of its own; all together stay within the
+        # container's hard limit (_hard_timeout), with a tenth left to send the result back.
+        container = now + 0.9 * _hard_timeout(path, timeout_s)
     try:
-        return load_file(Path(path), LoadOptions(ocr=ocr, max_pages=max_pages, ocr_deadline=deadline))
+        return load_file(Path(path), LoadOptions(ocr=ocr, max_pages=max_pages, ocr_deadline=deadline,
+                                                 time_budget_s=timeout_s, container_deadline=container))
     except MemoryError:
         raise IngestError("needs more memory than a single file is allowed (is it a decompression bomb?)") from None
+
+
+def _is_container(path: str) -> bool:
+    from ingest.loaders import CONTAINER_SUFFIXES
+
+    return Path(path).suffix.lower() in CONTAINER_SUFFIXES
+
+
+def _hard_timeout(path: str, timeout_s: float) -> float:
+    """Seconds before a file's parser process is killed: a container holds many files."""
+    from ingest.loaders import CONTAINER_TIME_FACTOR
+
+    return timeout_s * CONTAINER_TIME_FACTOR if _is_container(path) else timeout_s
 
 
 def file_hash(path: Path) -> str:
@@ -376,21 +396,30 @@ class IngestPipeline:
         # (Scheduling every file at once kept every parsed document in memory until the end.)
         to_parse = deque(jobs)
         futures: dict = {}
+        interrupted = False
         try:
-            while (futures or to_parse) and not (self.cancel.cancelled or errors):
-                while to_parse and len(futures) < 4 * workers and self._chunks_total - self._chunks_embedded < self.max_backlog:
-                    job = to_parse.popleft()
-                    future = pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages,
-                                                             self.options.file_timeout_s),
-                                           timeout=self.options.file_timeout_s)
-                    futures[future] = job
-                if not futures:  # the embedder is catching up
-                    time.sleep(0.05)
-                    continue
-                # Poll so a cancel is honoured within a fraction of a second, even mid-file.
-                finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    self._collect(futures.pop(future), future, embed_q)
+            try:
+                while (futures or to_parse) and not (self.cancel.cancelled or errors):
+                    while to_parse and len(futures) < 4 * workers and self._chunks_total - self._chunks_embedded < self.max_backlog:
+                        job = to_parse.popleft()
+                        future = pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages,
+                                                                 self.options.file_timeout_s),
+                                               timeout=_hard_timeout(job.path, self.options.file_timeout_s))
+                        futures[future] = job
+                    if not futures:  # the embedder is catching up
+                        time.sleep(0.05)
+                        continue
+                    # Poll so a cancel is honoured within a fraction of a second, even mid-file.
+                    finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        self._collect(futures.pop(future), future, embed_q)
+            except KeyboardInterrupt:
+                # Ctrl-C stops like a cancel: the parsers are stopped, the embedder ends after its
+                # current batch and nothing more is committed.  Without this the cleanup below
+                # closed the pool gently and waited for every queued file to be parsed, embedded
+                # and committed, which took minutes on a slow machine.
+                interrupted = True
+                self.cancel.cancel()
         finally:
             pool.stop() if self.cancel.cancelled or errors else pool.close()
             embed_q.put(None)
@@ -408,6 +437,8 @@ class IngestPipeline:
                     self.kb.touch(job.path, row.mtime or 0.0)
                 else:
                     self.kb.mark_failed(job.path, "cancelled before it was indexed; add it again", "")
+            if interrupted:
+                raise KeyboardInterrupt
             self.cancel.check()
 
     def _collect(self, job: _Job, future, embed_q: queue.Queue) -> None:
@@ -425,7 +456,8 @@ class IngestPipeline:
             self._fail(job, str(exc), retry=True)
             return
         except FutureTimeout:
-            self._fail(job, str(FileTimeout(f"reading took longer than {self.options.file_timeout_s:.0f} s (settings: ingest.file_timeout_s)")),
+            limit = _hard_timeout(job.path, self.options.file_timeout_s)
+            self._fail(job, str(FileTimeout(f"reading took longer than {limit:.0f} s (settings: ingest.file_timeout_s)")),
                        retry=True)
             return
         except ProcessExpired as exc:

@@ -29,9 +29,20 @@ class LoadOptions:
     ocr_deadline: float | None = None
     depth: int = 0  # containers (mail, zip) this file is inside
     unpack_budget: Any = None  # container.UnpackBudget shared by one top-level file's members
+    # Seconds each file may take (settings: ingest.file_timeout_s): a mail attachment or zip member
+    # gets this much of its own, instead of sharing its container's.
+    time_budget_s: float | None = None
+    # time.monotonic() by which a container and everything in it must be read (a bound on the total,
+    # so an archive of thousands of slow members still ends).
+    container_deadline: float | None = None
 
 
 Loader = Callable[[Path, LoadOptions], LoadedDocument]
+
+# Files whose members are read as documents of their own, each with its own time budget: the
+# pipeline gives such a file CONTAINER_TIME_FACTOR times the per-file budget in all.
+CONTAINER_SUFFIXES = frozenset({".zip", ".eml", ".msg"})
+CONTAINER_TIME_FACTOR = 10
 
 # suffix -> "module:function"; resolved on use so that importing this package loads no parser.
 _LOADERS: dict[str, str] = {

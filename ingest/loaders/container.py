@@ -6,18 +6,25 @@ file under a name it makes up (the member's own path is only ever a label, so a 
 had been added by hand.  The pipeline then indexes each member under `container › member`.
 
 Bounds, per top-level file: containers nest at most MAX_DEPTH deep, all members together may
-expand to at most MAX_TOTAL_BYTES, and at most MAX_MEMBERS are read.  Members share the container's
-time budget and memory cap (they are read in the same worker process); once the time budget's
-deadline has passed, the remaining members are listed as not read instead of killing the whole
-container.  A member that cannot be read becomes a warning on its container, never a failure of it.
+expand to at most MAX_TOTAL_BYTES, and at most MAX_MEMBERS are read.  Each member has a time
+budget of its own (LoadOptions.time_budget_s, the per-file setting): members are read in the
+container's worker process, where an interval timer (SIGALRM) stops a member that runs over, and
+the member is listed as not read.  All members together are bounded by the container's deadline
+(the pipeline gives a container CONTAINER_TIME_FACTOR per-file budgets and kills it past that);
+once it has passed, the remaining members are listed as not read instead of killing the whole
+container.  They share the container's memory cap.  A member that cannot be read becomes a
+warning on its container, never a failure of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import posixpath
+import signal
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable
@@ -96,7 +103,7 @@ def read_members(members: Iterable[Member], options: LoadOptions) -> tuple[list[
                 why = f"over the {MAX_MEMBERS} files a container may unpack"
             elif member.size > budget.bytes_left:
                 why = f"over the {MAX_TOTAL_BYTES >> 20} MiB a container may unpack"
-            elif options.ocr_deadline is not None and time.monotonic() > options.ocr_deadline:
+            elif _total_deadline(options) is not None and time.monotonic() > _total_deadline(options):
                 why = "the container's time budget ran out (settings: ingest.file_timeout_s)"
             if why:
                 skipped.append(f"{name} ({why})")
@@ -115,8 +122,23 @@ def read_members(members: Iterable[Member], options: LoadOptions) -> tuple[list[
             path.write_bytes(data)
             digest = hashlib.sha256(data).hexdigest()
             del data
+            started = time.monotonic()
+            hard = _member_deadline(options, started)
+            own = options.time_budget_s
+            member_options = child_options
+            if hard is not None:
+                # OCR stops at four fifths of the member's time, as for a file of its own (pipeline._parse).
+                member_options = dataclasses.replace(child_options, ocr_deadline=started + 0.8 * (hard - started))
             try:
-                document = load_file(path, child_options)
+                with member_timer(hard):
+                    document = load_file(path, member_options)
+            except MemberTimeout:
+                if hard is None or time.monotonic() < hard - 0.05:
+                    raise  # an enclosing member's time ran out, not this one's
+                skipped.append(f"{name} (reading took longer than {own or 0:g} s (settings: ingest.file_timeout_s))"
+                               if own and hard - started >= own - 0.05 else
+                               f"{name} (the container's time budget ran out (settings: ingest.file_timeout_s))")
+                continue
             except IngestError as exc:
                 skipped.append(f"{name} ({exc})")
                 continue
@@ -136,6 +158,66 @@ def read_members(members: Iterable[Member], options: LoadOptions) -> tuple[list[
         shown = "; ".join(skipped[:10]) + (f"; and {len(skipped) - 10} more" if len(skipped) > 10 else "")
         warnings.append(f"{len(skipped)} attached file(s) not read: {shown}")
     return attachments, warnings
+
+
+def _total_deadline(options: LoadOptions) -> float | None:
+    # Without a container deadline (a loader called directly, an older caller), the file's own
+    # OCR deadline is the only bound there is.
+    return options.container_deadline if options.container_deadline is not None else options.ocr_deadline
+
+
+def _member_deadline(options: LoadOptions, now: float) -> float | None:
+    """When the member being read must stop: its own budget, within the container's total."""
+    total = _total_deadline(options)
+    own = now + options.time_budget_s if options.time_budget_s else None
+    if own is None:
+        return total
+    return own if total is None else min(own, total)
+
+
+class MemberTimeout(BaseException):
+    """Raised in the worker by SIGALRM when a member runs over its time.
+
+    A BaseException, like KeyboardInterrupt, so that the loaders' "a parsing library failed"
+    handlers (`except Exception`) cannot turn it into a corrupt-file message.
+    """
+
+
+@contextlib.contextmanager
+def member_timer(deadline: float | None):
+    """Raise MemberTimeout in this thread once time.monotonic() passes `deadline`.
+
+    Python has no way to stop a function from another thread, and a process per member would
+    copy every member's bytes between processes; an interval timer interrupts the loader between
+    two bytecodes (C calls such as a pdfium page finish first).  It works in a process's main
+    thread only (the pipeline's workers): elsewhere the soft OCR deadline is the only limit.
+    An enclosing member's timer is put back, less the time spent, when this one ends.
+    """
+    if deadline is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def fire(_signum, _frame):
+        raise MemberTimeout()
+
+    outer_left, _interval = signal.getitimer(signal.ITIMER_REAL)
+    outer_deadline = time.monotonic() + outer_left if outer_left else None
+    previous = signal.signal(signal.SIGALRM, fire)
+    failed = True
+    try:
+        effective = deadline if outer_deadline is None else min(deadline, outer_deadline)
+        signal.setitimer(signal.ITIMER_REAL, max(0.001, effective - time.monotonic()))
+        yield
+        failed = False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_deadline is not None:
+            left = outer_deadline - time.monotonic()
+            if left > 0:
+                signal.setitimer(signal.ITIMER_REAL, left)
+            elif not failed:  # the enclosing member's time ran out while this one was read
+                raise MemberTimeout()
 
 
 def _unread(document: LoadedDocument) -> list[str]:

@@ -113,3 +113,92 @@ def test_encrypted_and_empty_zip(tmp_path: Path) -> None:
     zipfile.ZipFile(empty, "w").close()
     with pytest.raises(EmptyDocument, match="the zip archive is empty"):
         load_file(empty)
+
+
+def _slow_text(monkeypatch) -> None:
+    """Text members that start with SLOW take (much) longer than any budget in these tests."""
+    import time as _time
+
+    from ingest.loaders import text
+
+    original = text.load_text
+
+    def load_text(path, options):
+        if Path(path).read_bytes().startswith(b"SLOW"):
+            _time.sleep(30)  # interrupted by the member's timer; the test fails on a timeout otherwise
+        return original(path, options)
+
+    monkeypatch.setattr(text, "load_text", load_text)
+
+
+def _zip(path: Path, members: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, body in members.items():
+            archive.writestr(name, body)
+    return path
+
+
+def test_each_member_has_a_time_budget_of_its_own(tmp_path: Path, monkeypatch) -> None:
+    import time as _time
+
+    from ingest.loaders import LoadOptions
+
+    _slow_text(monkeypatch)
+    path = _zip(tmp_path / "mixed.zip", {"slow-1.txt": "SLOW one", "slow-2.txt": "SLOW two",
+                                         "minutes.txt": "The board approved the budget for 2025."})
+    started = _time.monotonic()
+    # With one shared budget of 0.6 s the third member would be skipped; each gets 0.6 s of its own.
+    document = load_file(path, LoadOptions(time_budget_s=0.6, container_deadline=started + 20))
+    took = _time.monotonic() - started
+    assert [a.name for a in document.attachments] == ["minutes.txt"]
+    assert "2 attached file(s) not read" in document.warnings[0]
+    assert "slow-1.txt (reading took longer than 0.6 s" in document.warnings[0]
+    assert "slow-2.txt (reading took longer than 0.6 s" in document.warnings[0]
+    assert 1.1 < took < 10
+
+
+def test_all_members_together_stay_within_the_containers_deadline(tmp_path: Path, monkeypatch) -> None:
+    import time as _time
+
+    from ingest.loaders import LoadOptions
+
+    _slow_text(monkeypatch)
+    path = _zip(tmp_path / "many.zip", {f"slow-{i:02}.txt": "SLOW" for i in range(40)})
+    started = _time.monotonic()
+    document = load_file(path, LoadOptions(time_budget_s=0.5, container_deadline=started + 1.2))
+    took = _time.monotonic() - started
+    assert took < 5  # 40 members x 0.5 s each would be 20 s
+    warning = document.warnings[0]
+    assert warning.startswith("40 attached file(s) not read")
+    assert "slow-00.txt (reading took longer than 0.5 s" in warning
+    assert "the container's time budget ran out" in warning
+
+
+def test_nested_member_timer_gives_the_outer_one_back(tmp_path: Path, monkeypatch) -> None:
+    import time as _time
+
+    from ingest.loaders import LoadOptions
+
+    _slow_text(monkeypatch)
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("deep-slow.txt", "SLOW")
+        archive.writestr("deep.txt", "Inner minutes of the meeting.")
+    path = _zip(tmp_path / "outer.zip", {"inner.zip": "", "after.txt": "Outer minutes."})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("inner.zip", inner.getvalue())
+        archive.writestr("after.txt", "Outer minutes of the meeting.")
+    started = _time.monotonic()
+    document = load_file(path, LoadOptions(time_budget_s=0.5, container_deadline=started + 20))
+    names = {a.name for a in document.attachments}
+    assert names == {"inner.zip", "inner.zip › deep.txt", "after.txt"}
+    assert "deep-slow.txt (reading took longer than 0.5 s" in document.warnings[0]
+    assert _time.monotonic() - started < 10
+
+
+def test_pipeline_gives_a_container_more_time_than_a_file() -> None:
+    from ingest.loaders import CONTAINER_TIME_FACTOR
+    from ingest.pipeline import _hard_timeout
+
+    assert _hard_timeout("/x/report.pdf", 300) == 300
+    assert _hard_timeout("/x/mail.EML", 300) == _hard_timeout("/x/a.zip", 300) == 300 * CONTAINER_TIME_FACTOR
