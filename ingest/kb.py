@@ -263,7 +263,7 @@ class KnowledgeBase:
 
     def _index_problem(self) -> str:
         """Cheap checks on open: the keyword index holds every passage and matches its checksums; the
-        vector folder exists."""
+        vector folder and its index files are there, at the sizes their header gives."""
         try:
             with self._lock:
                 chunks = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
@@ -285,6 +285,8 @@ class KnowledgeBase:
             return f"its keyword index is damaged: {broken}"
         if chunks and self._embedded and not (self.root / "chroma").is_dir():
             return f"its vector store (the chroma folder) is missing, with {chunks} passages indexed"
+        if chunks and self._embedded:
+            return chroma_problem_settled(self.root / "chroma", full=False)  # the full check waits for Chroma's load
         return ""
 
     @contextmanager

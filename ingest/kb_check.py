@@ -29,11 +29,12 @@ _HEADER = struct.Struct("<iQQQQQQiIQQQdQ")
 _INDEX_FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin", "index_metadata.pickle")
 
 
-def _segments(sqlite_path: Path) -> list[tuple[str, int, int | None, bool]]:
+def _segments(sqlite_path: Path, full: bool) -> list[tuple[str, int, int | None, bool]]:
     """(segment id, persisted sequence number, dimension, cosine?) of each vector segment; raises on damage."""
     conn = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True, timeout=5)
     try:
-        check = [r[0] for r in conn.execute("PRAGMA quick_check") if not r[0].startswith("*** in database")]
+        check = [r[0] for r in conn.execute("PRAGMA quick_check") if not r[0].startswith("*** in database")] \
+            if full else ["ok"]
         if check != ["ok"]:
             raise sqlite3.DatabaseError("; ".join(check[:2]))
         return [(sid, seq or 0, dim, bool(cosine)) for sid, seq, dim, cosine in conn.execute(
@@ -44,7 +45,7 @@ def _segments(sqlite_path: Path) -> list[tuple[str, int, int | None, bool]]:
         conn.close()
 
 
-def _index_problem(folder: Path, dimension: int | None, cosine: bool) -> str:
+def _index_problem(folder: Path, dimension: int | None, cosine: bool, full: bool) -> str:
     if not folder.is_dir():
         return f"its vector index folder {folder.name} is missing"
     missing = [n for n in _INDEX_FILES if not (folder / n).is_file()]
@@ -65,6 +66,8 @@ def _index_problem(folder: Path, dimension: int | None, cosine: bool) -> str:
         size = (folder / name).stat().st_size
         if size < need:
             return f"its vector index file {name} is cut short ({size} bytes of {need})"
+    if not full:
+        return ""
     return _nodes_problem(folder / "data_level0.bin", count, per_element, data_offset, label_offset, max_m0, cosine)
 
 
@@ -95,13 +98,16 @@ def _nodes_problem(path: Path, count: int, per_element: int, data_offset: int, l
     return ""
 
 
-def chroma_problem(chroma: Path) -> str:
-    """Why the Chroma folder `chroma` cannot be trusted, or '' (also '' for one not written yet)."""
+def chroma_problem(chroma: Path, full: bool = True) -> str:
+    """Why the Chroma folder `chroma` cannot be trusted, or '' (also '' for one not written yet).
+
+    `full=False` only looks at which files are there and their sizes (microseconds: for listing
+    knowledge bases); the full check also reads SQLite's pages and the index's nodes."""
     sqlite_path = chroma / "chroma.sqlite3"
     if not sqlite_path.is_file():
         return ""  # a missing store is the vector count's business (0 vectors for N passages)
     try:
-        segments = _segments(sqlite_path)
+        segments = _segments(sqlite_path, full)
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             return ""  # a writer holds it this moment: Chroma's own open will wait or fail
@@ -111,19 +117,19 @@ def chroma_problem(chroma: Path) -> str:
     for segment_id, persisted, dimension, cosine in segments:
         if persisted <= 0:
             continue  # vectors still only in Chroma's log: no index files yet
-        problem = _index_problem(chroma / segment_id, dimension, cosine)
+        problem = _index_problem(chroma / segment_id, dimension, cosine, full)
         if problem:
             return problem
     return ""
 
 
-def chroma_problem_settled(chroma: Path, tries: int = 3, pause_s: float = 0.3) -> str:
+def chroma_problem_settled(chroma: Path, full: bool = True, tries: int = 3, pause_s: float = 0.3) -> str:
     """`chroma_problem`, asked again briefly before believing it: a writer in another process may
     be half-way through saving the index files this moment."""
-    problem = chroma_problem(chroma)
+    problem = chroma_problem(chroma, full)
     for _ in range(tries - 1):
         if not problem:
             break
         time.sleep(pause_s)
-        problem = chroma_problem(chroma)
+        problem = chroma_problem(chroma, full)
     return problem

@@ -7,6 +7,7 @@ widget only shows lists and asks for confirmation.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,7 @@ class LibraryView(QWidget):
 
         bridge.kbs_changed.connect(self.show_kbs)
         bridge.documents_changed.connect(self.show_documents)
+        bridge.kb_damaged.connect(self.mark_damaged)
         self._update_buttons()
         self.show_documents("", [])
 
@@ -195,18 +197,9 @@ class LibraryView(QWidget):
         self.kb_list.blockSignals(True)
         self.kb_list.clear()
         for kb in kbs:
-            damaged = getattr(kb, "damaged", "")
-            if damaged:  # its counts are unknown, not 0: say so, and why on hover
-                item = QListWidgetItem(f"{kb.name}   ·  " + self.tr("damaged"))
-                item.setForeground(_brush(STATUS_COLOURS["failed"]))
-                item.setToolTip(self.damage_text(damaged))
-            else:
-                item = QListWidgetItem(f"{kb.name}   ·  " + self.tr("%n document(s)", "", kb.documents))
-                item.setToolTip(self.tr("%1 documents, %2 passages\nEmbedder: %3")
-                                .replace("%1", str(kb.documents)).replace("%2", str(kb.chunks))
-                                .replace("%3", kb.embedder or "-"))
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, kb.name)
-            item.setData(Qt.ItemDataRole.UserRole + 1, damaged)
+            self._describe(item, kb)
             self.kb_list.addItem(item)
             if kb.name in selected:
                 item.setSelected(True)
@@ -259,6 +252,30 @@ class LibraryView(QWidget):
         if failures:
             self.docs.header().resizeSection(4, 160)
         self.sample_btn.setVisible(not any(k.name == "sample" for k in self._kbs))
+
+    def _describe(self, item: QListWidgetItem, kb: Any) -> None:
+        damaged = getattr(kb, "damaged", "")
+        if damaged:  # its counts are unknown, not 0: say so, and why on hover
+            item.setText(f"{kb.name}   ·  " + self.tr("damaged"))
+            item.setForeground(_brush(STATUS_COLOURS["failed"]))
+            item.setToolTip(self.damage_text(damaged))
+        else:
+            item.setText(f"{kb.name}   ·  " + self.tr("%n document(s)", "", kb.documents))
+            item.setToolTip(self.tr("%1 documents, %2 passages\nEmbedder: %3")
+                            .replace("%1", str(kb.documents)).replace("%2", str(kb.chunks))
+                            .replace("%3", kb.embedder or "-"))
+
+    def mark_damaged(self, kb: str, message: str) -> None:
+        """Damage found after the list was made (a search met a broken vector index): show it there too."""
+        for i, info in enumerate(self._kbs):
+            if info.name == kb and dataclasses.is_dataclass(info) and hasattr(info, "damaged"):
+                self._kbs[i] = dataclasses.replace(info, damaged=message)
+                for row in range(self.kb_list.count()):
+                    item = self.kb_list.item(row)
+                    if item.data(Qt.ItemDataRole.UserRole) == kb:
+                        self._describe(item, self._kbs[i])
+        if kb == self.current_kb() and self.model.rowCount() == 0:
+            self.show_documents(kb, [])
 
     def kb_damage(self, name: str) -> str:
         """Why `name` is damaged as the last listing said, or ''."""

@@ -77,3 +77,24 @@ def test_a_damaged_kb_is_listed_as_damaged_with_why_and_is_counted_again_once_re
     qtbot.waitUntil(lambda: view.stack.currentWidget() is view.docs)
     assert view.model.rowCount() == 1
     window.bridge.shutdown()
+
+
+def test_damage_found_after_listing_marks_the_kb_in_the_list(qtbot):
+    """A damaged vector index shows only when Chroma's files are read (the first search): the list,
+    made before, must not keep saying the KB holds documents."""
+    library = OneDamaged()
+    library.damaged = False  # listed as sound ...
+    window = build_window(Settings(), lambda settings: (library, FakeChat(settings, library)))
+    qtbot.addWidget(window)
+    window.show()
+    view = window.library
+    qtbot.waitUntil(lambda: view.kb_list.count() == 2 and not window.bridge.busy)
+    assert _items(view)["hr"].text() == "hr   ·  1 document(s)"
+    view.select_kb("team")
+    library.documents = lambda kb: (_ for _ in ()).throw(KnowledgeBaseDamaged(WHY + repair_hint(kb), kb))
+    with qtbot.waitSignal(window.bridge.kb_damaged, timeout=5000):  # ... until an action meets the damage
+        window.bridge.refresh_documents("hr")
+    assert _items(view)["hr"].text() == "hr   ·  damaged" and "1 of 12 keyword index blocks" in _items(view)["hr"].toolTip()
+    assert _items(view)["team"].text() == "team   ·  2 document(s)"
+    assert view.kb_damage("hr").startswith("Knowledge base 'hr' is damaged")
+    window.bridge.shutdown()
