@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
+import sys
+from pathlib import Path
 
 from app.cli import run
 from app.paths import kb_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "ingest"))
+from kb_damage import HashEmbedder, cut_vector_file  # noqa: E402  (tests/ingest/kb_damage.py)
 
 
 def test_a_damaged_kb_is_named_by_list_and_repaired_by_repair(capsys, tmp_path, embedder, monkeypatch):
@@ -58,3 +64,33 @@ def test_repair_of_an_unknown_kb_is_a_one_line_error(capsys):
     assert run(["repair", "--kb", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("localkb: No knowledge base named 'nope'") and err.count("\n") == 1
+
+
+def test_a_cut_short_vector_index_is_listed_as_damaged_and_re_embedded_by_repair(capsys, tmp_path, monkeypatch):
+    """Past 1,000 passages Chroma searches its index files; one cut short is named by `list` and
+    rebuilt by `repair` from the catalogue's own texts, every document kept."""
+    monkeypatch.setattr("app.services.library.Embedder", lambda *a, **k: HashEmbedder())
+    rng = random.Random(0)
+    for i in range(60):
+        (tmp_path / f"doc{i:02d}.txt").write_text("\n\n".join(
+            f"Document {i} part {p}. " + " ".join(f"w{rng.randrange(3000)}" for _ in range(45)) for p in range(40)))
+    assert run(["ingest", str(tmp_path), "--kb", "work"]) == 0
+    capsys.readouterr()
+    assert run(["list"]) == 0
+    sound = capsys.readouterr().out
+    chunks = int(sound.split("\t")[2].split()[0])
+    assert sound.startswith("work\t60 documents\t") and chunks > 1000  # past Chroma's in-memory threshold
+    cut_vector_file(kb_dir("work"))
+
+    assert run(["list"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("work\tdamaged\tKnowledge base 'work' is damaged: its vector index file data_level0.bin "
+                           "is cut short (1000 bytes of ")
+    assert line.endswith("localkb repair --kb work") and "documents" not in line
+
+    assert run(["repair", "--kb", "work"]) == 0
+    out = capsys.readouterr().out
+    assert "found: vector index file data_level0.bin is cut short" in out
+    assert f"done: embedded the catalogue's {chunks} passages again into a new vector store" in out
+    assert run(["list"]) == 0
+    assert capsys.readouterr().out == sound
