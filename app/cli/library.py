@@ -94,6 +94,11 @@ def cmd_ingest(args) -> int:
     service = _service()
     try:
         report = service.ingest(args.paths, args.kb, progress=TerminalProgress(args.json), force=args.reindex)
+    except KeyboardInterrupt:
+        # The pipeline has stopped and committed what was finished; say so instead of a traceback.
+        print("\ninterrupted: the files indexed so far are kept; run the same command again to read the rest",
+              file=sys.stderr)
+        return 130
     finally:
         service.close()
     if args.json:
