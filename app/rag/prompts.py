@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from app import paths
-from app.rag.guards import neutralise_markers
+from app.rag.guards import drop_instructions, neutralise_markers
 from ingest.lang import detect_lang
 
 PROMPTS_DIR = paths.ASSETS_DIR / "prompts"
@@ -127,10 +127,11 @@ def format_passage(p: PromptPassage) -> str:
     """A passage fenced by its header: its label on one line, its text unable to forge the layout.
 
     Both come from the user's files (a file name may hold a newline and "Question: ..."), so both
-    are neutralised (guards.neutralise_markers); the model reads them as quoted data.
+    are neutralised (guards.neutralise_markers); the model reads them as quoted data.  Instructions
+    addressed to the model inside the text are left out (guards.drop_instructions).
     """
     label = neutralise_markers(" ".join(p.label.split()))
-    return f"[{p.n}] ({label})\n{neutralise_markers(p.text.strip())}"
+    return f"[{p.n}] ({label})\n{neutralise_markers(drop_instructions(p.text.strip()))}"
 
 
 EVIDENCE = {"en": ("Most relevant sentence:", "Most relevant sentences:"), "zh": ("最相关的句子：", "最相关的句子：")}
@@ -149,7 +150,7 @@ def evidence_line(evidence: Sequence[tuple[str, int]], lang: str) -> str:
         return ""
     label = EVIDENCE[lang][len(evidence) > 1]
     sep = "" if lang == "zh" else " "
-    body = sep.join(f"{neutralise_markers(' '.join(text.split()))}{sep}[{n}]" for text, n in evidence)
+    body = sep.join(f"{neutralise_markers(drop_instructions(' '.join(text.split())))}{sep}[{n}]" for text, n in evidence)
     return f"{label} {body}" if lang == "en" else f"{label}{body}"
 
 
