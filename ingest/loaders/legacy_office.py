@@ -118,10 +118,12 @@ def _u32(data: bytes, at: int) -> int:
     return struct.unpack_from("<I", data, at)[0]
 
 
-def _drop_field_codes(text: str) -> str:
-    """Keep a field's result ("Page 3"), drop its code ("PAGE \\* MERGEFORMAT"); fields nest."""
+def _drop_field_codes(text: str, stack: list[bool] | None = None) -> str:
+    """Keep a field's result ("Page 3"), drop its code ("PAGE \\* MERGEFORMAT"); fields nest.
+
+    `stack` (per open field: are we in its result part?) carries fields that span several calls."""
     out: list[str] = []
-    stack: list[bool] = []  # per open field: are we in its result part?
+    stack = [] if stack is None else stack
     for ch in text:
         if ch == _FIELD_BEGIN:
             stack.append(False)
@@ -382,17 +384,7 @@ def _word_body(body: str, structure: dict[int, tuple[int, bool]]) -> list[Sectio
 
 def _word_clean_inline(text: str, fields: list[bool]) -> str:
     """One paragraph's text: field codes dropped (fields may span paragraphs), controls mapped."""
-    out: list[str] = []
-    for ch in text:
-        if ch == _FIELD_BEGIN:
-            fields.append(False)
-        elif ch == _FIELD_SEPARATOR and fields:
-            fields[-1] = True
-        elif ch == _FIELD_END and fields:
-            fields.pop()
-        elif not fields or all(fields):
-            out.append(ch)
-    return "".join(out).translate(_WORD_CONTROLS).replace("\x07", " ")
+    return _drop_field_codes(text, fields).translate(_WORD_CONTROLS).replace("\x07", " ")
 
 
 def load_doc(path: Path, options: LoadOptions) -> LoadedDocument:
