@@ -423,9 +423,18 @@ class IngestPipeline:
         finally:
             pool.stop() if self.cancel.cancelled or errors else pool.close()
             embed_q.put(None)
-            embedder_thread.join()
-            writer_thread.join()
-            pool.join()
+            while True:
+                # Ctrl-C can also come while the last files are embedded and committed (every file
+                # already parsed): it stops those the same way instead of escaping the join.
+                try:
+                    embedder_thread.join()
+                    writer_thread.join()
+                    pool.join()
+                    break
+                except KeyboardInterrupt:
+                    interrupted = True
+                    self.cancel.cancel()
+                    pool.stop()
         if errors:
             raise errors[0]
         if self.cancel.cancelled:
