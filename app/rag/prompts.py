@@ -90,7 +90,8 @@ def example_turns(lang: str, answer_settings=None) -> list[tuple[str, str]]:
     turns (a "who" question answered by the name alone, a short cited answer, and the not-found
     line) make its answers short spans instead of restated questions.  The "who" turn was added
     after the model kept answering "The Broncos defeated the Pittsburgh Steelers in the
-    divisional round" to "Who did the Broncos beat?" (SQuAD questions 300-340: F1 60.4 -> 65.0).  They are full turns with their own passages, not text inside the system
+    divisional round" to "Who did the Broncos beat?" (SQuAD questions 300-340: F1 60.4 -> 65.0).
+    They are full turns with their own passages, not text inside the system
     prompt, so their facts stay in their own turn instead of leaking into answers; and they never
     change, so llama.cpp reuses their evaluated state and they cost no time after the first
     question.  A custom prompt may set other conventions, so it gets no examples.
