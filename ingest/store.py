@@ -22,7 +22,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -147,12 +147,16 @@ class VectorStore:
     def _guard(self, call: Callable[[], T], doing: str) -> T:
         return guarded(self.server, call, doing)
 
-    def add(self, ids: list[str], vectors: np.ndarray, doc_id: str, texts: list[str] | None = None,
+    def add(self, ids: list[str], vectors: np.ndarray, doc_id: str | Sequence[str], texts: list[str] | None = None,
             metadatas: list[dict] | None = None) -> None:
         """Upsert: re-adding the same chunk ids after a crash overwrites instead of duplicating.
 
+        `doc_id` names the document of every chunk, or of each chunk in turn (a group commit);
         `texts` and `metadatas` (chunk text and place) are kept only by shared stores.
         """
+        owners = [doc_id] * len(ids) if isinstance(doc_id, str) else list(doc_id)
+        if len(owners) != len(ids):
+            raise ValueError(f"{len(ids)} chunk ids but {len(owners)} document ids")
         with self._lock:
             for i in range(0, len(ids), self._max_batch):
                 batch = ids[i : i + self._max_batch]
@@ -162,7 +166,8 @@ class VectorStore:
                 metas = (metadatas[i : i + len(batch)] if metadatas is not None else [{}] * len(batch))
                 self._guard(lambda: self._collection.upsert(
                     ids=batch, embeddings=vectors[i : i + len(batch)],
-                    metadatas=[{**m, "doc_id": doc_id} for m in metas], **extra), "writing vectors")
+                    metadatas=[{**m, "doc_id": d} for m, d in zip(metas, owners[i : i + len(batch)])], **extra),
+                    "writing vectors")
 
     def delete_document(self, doc_id: str) -> None:
         with self._lock:

@@ -62,6 +62,7 @@ def _one_runtime(source: Path, runtime: str, settings: Settings, kb_name: str, c
         "embedder_seconds": round(embed_s, 2), "embedder_chunks_per_s": round(n / embed_s, 2),
         "ratio": round((n / pipeline_s) / (n / embed_s), 3),
         "embed_seconds_inside_pipeline": round(report.embed_seconds, 2),
+        "commit_seconds_inside_pipeline": round(report.commit_seconds, 2), "commits": report.commits,
     }
 
 

@@ -59,6 +59,8 @@ class IngestReport:
     chunks_added: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    commit_seconds: float = 0.0
+    commits: int = 0
 
     def count(self, state: str) -> int:
         return sum(1 for e in self.events if e.state == state)
@@ -306,7 +308,7 @@ class LibraryService:
             pipeline = self._pipeline(base, progress, cancel, force)
             events = pipeline.run(paths_)
         return IngestReport(events, sum(e.chunks for e in events if e.state == "ok"), time.monotonic() - started,
-                            pipeline.embed_seconds)
+                            pipeline.embed_seconds, pipeline.commit_seconds, pipeline.commits)
 
     def _pipeline(self, base: KnowledgeBase, progress: ProgressSink | None = None, cancel: CancelToken | None = None,
                   force: bool = False) -> IngestPipeline:

@@ -87,3 +87,50 @@ def test_writer_lock_refuses_a_second_writer(tmp_path):
                 pass
     with other.writer():
         pass
+
+
+def _new_version(path, h, text, embedder):
+    from ingest.kb import NewVersion
+
+    doc, chunks, vecs = _version(path, h, text, embedder)
+    return NewVersion(path, chunks[0].doc_id, h, len(text), 1.0, doc, chunks, vecs)
+
+
+def test_a_group_commit_makes_every_file_visible_with_its_own_vectors(tmp_path, embedder):
+    kb = KnowledgeBase(tmp_path / "kb")
+    _commit(kb, "/b.txt", "old", "The cafeteria closes at three on Fridays.", embedder)
+    group = [_new_version("/a.txt", "h", "The reactor coolant pump failed on Tuesday.", embedder),
+             _new_version("/b.txt", "h", "Lunch is served at noon in the cafeteria.", embedder),
+             _new_version("/c.txt", "h", "Quarterly revenue grew by nine percent.", embedder)]
+    kb.commit_documents(group)
+    assert {r.path: r.doc_id for r in kb.documents()} == {v.path: v.doc_id for v in group}
+    assert kb.keyword_search("three fridays", 10) == []  # the replaced version of /b.txt is gone
+    assert kb.store.count() == kb.chunk_count() == sum(len(v.chunks) for v in group)
+    assert kb.consistency_problems() == []
+    # Each vector is filed under its own document: removing one file takes exactly its vectors.
+    assert kb.remove_document("/a.txt")
+    assert kb.store.count() == sum(len(v.chunks) for v in group[1:])
+    hits = kb.dense_search(embedder.embed_query("revenue growth"), 1)
+    assert kb.chunks([hits[0][0]])[hits[0][0]].path == "/c.txt"
+
+
+def test_a_group_commit_that_fails_shows_none_of_its_files(tmp_path, embedder, monkeypatch):
+    kb = KnowledgeBase(tmp_path / "kb")
+    group = [_new_version(f"/{n}.txt", "h", f"Document {n} talks about topic {n}.", embedder) for n in ("x", "y", "z")]
+    real = kb._write_rows
+
+    def fail_on_the_last(conn, path, *args):
+        if path == "/z.txt":
+            raise OSError("disk full")
+        return real(conn, path, *args)
+
+    monkeypatch.setattr(kb, "_write_rows", fail_on_the_last)
+    with pytest.raises(OSError):
+        kb.commit_documents(group)
+    assert kb.documents() == []
+    assert kb.keyword_search("document topic", 10) == []
+    assert kb.dense_search(embedder.embed_query("topic"), 10) == []
+    kb.close()
+    reopened = KnowledgeBase(tmp_path / "kb")
+    assert reopened.store.count() == 0  # the group's vectors were owed deletion and collected
+    assert reopened.consistency_problems() == []

@@ -160,3 +160,46 @@ def test_embedder_mismatch_asks_for_reindex(library, tmp_path):
     library.open_kb("t").set_meta("embedder", "some-other-model")
     with pytest.raises(KnowledgeBaseError, match="re-index"):
         library.ingest([tmp_path / "a.txt"], "t")
+
+
+def test_files_finished_together_are_committed_as_one_group(tmp_path, embedder, monkeypatch):
+    import queue
+
+    from ingest import pipeline as pipeline_mod
+    from ingest.kb import KnowledgeBase
+    from ingest.pipeline import IngestOptions, IngestPipeline, _Job
+    from ingest.splitter import document_id
+    from ingest.types import LoadedDocument, Section
+
+    kb = KnowledgeBase(tmp_path / "kb")
+    pipe = IngestPipeline(kb, embedder, IngestOptions())
+
+    def job(name, text):
+        j = _Job(f"/{name}.txt", len(text), 1.0, name)
+        j.doc = LoadedDocument("txt", [Section(text, page=1)])
+        j.chunks = pipe.splitter.split(j.doc, j.path, document_id(j.path, name))
+        j.vectors = embedder.embed_documents([c.text for c in j.chunks])
+        return j
+
+    texts = {"a": "Boilers are inspected every spring.", "b": "The canteen opens at eight.",
+             "c": "Visitors sign in at the front desk.", "d": "Badges are renewed each January."}
+    jobs = {n: job(n, t) for n, t in texts.items()}
+    canteen_chunk = jobs["b"].chunks[0].id  # the pipeline lets a committed job's chunks go
+    q = queue.Queue()
+    # Two embedder windows finished while nothing was committing: one group, one commit.
+    q.put([jobs["a"], jobs["b"]])
+    q.put([jobs["c"]])
+    q.put(None)
+    pipe._commit_loop(q, [])
+    assert pipe.commits == 1
+    assert sorted(e.path for e in pipe.events if e.state == "ok") == ["/a.txt", "/b.txt", "/c.txt"]
+    assert kb.keyword_search("canteen", 5)[0][0] == canteen_chunk
+    # A group stops growing at its cap, so one commit stays short.
+    monkeypatch.setattr(pipeline_mod, "_COMMIT_GROUP_CHUNKS", 1)
+    q.put([jobs["d"]])
+    q.put([job("e", "Parking permits are free for cyclists.")])
+    q.put(None)
+    pipe._commit_loop(q, [])
+    assert pipe.commits == 3
+    assert kb.store.count() == kb.chunk_count() == 5
+    assert kb.consistency_problems() == []
