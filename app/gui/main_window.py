@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
         return page
 
     def settings_saved(self, old: Settings, new: Settings) -> None:
-        if old.embedding.embedder_path != new.embedding.embedder_path:
+        if old.embedding.identity() != new.embedding.identity():
             indexed = [kb.name for kb in self.library.kb_infos() if kb.chunks]
             if indexed:
                 if ask_yes_no(self, self.tr("Re-index with the new embedder?"),
@@ -315,6 +315,7 @@ class MainWindow(QMainWindow):
                 else:
                     new = new.model_copy(deep=True)
                     new.embedding.embedder_path = old.embedding.embedder_path
+                    new.embedding.runtime = old.embedding.runtime
                     new.save(self.settings_path)
                     self.messages.show_message(self.tr("The embedder was not changed, so your knowledge bases "
                                                        "stay searchable."), error=False)

@@ -110,11 +110,11 @@ class LibraryService:
         if self._pinned is not None:
             return self._pinned
         s = self.settings.embedding
-        key = (s.embedder_path, s.embedder_languages, s.batch_size)
+        key = (s.embedder_path, s.embedder_languages, s.batch_size, s.runtime)
         with self._lock:
             # Settings can change while the app runs: a new embedder setting means a new model.
             if self._embedder is None or self._embedder_key != key:
-                self._embedder = Embedder(*key)
+                self._embedder = Embedder(s.embedder_path, s.embedder_languages, s.batch_size, runtime=s.runtime)
                 self._embedder_key = key
             return self._embedder
 

@@ -303,6 +303,30 @@ def test_declining_the_reindex_keeps_the_old_embedder(qtbot, window_with, docs, 
     assert Settings.load().embedding.embedder_path == ""
 
 
+def test_switching_to_or_from_the_int8_embedder_runtime_asks_to_reindex(qtbot, window_with, docs, monkeypatch):
+    window, made = window_with()
+    folder, _ = docs
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.bridge.ingest([folder], "default")
+    qtbot.waitUntil(lambda: bool(window.library.kb_infos()))
+    asked = []
+    monkeypatch.setattr("app.gui.main_window.ask_yes_no", lambda *a: asked.append(a[2]) or False)
+    new = window.bridge.settings.model_copy(deep=True)
+    new.embedding.runtime = "onnx"  # int8 vectors differ from fp32 ones: the KB would not match
+    window.settings_saved(window.bridge.settings, new)
+    assert len(asked) == 1 and "default" in asked[0]
+    assert window.bridge.settings.embedding.runtime == "onnx-int8"
+    assert Settings.load().embedding.runtime == "onnx-int8"
+    # fp32 ONNX and torch give the same vectors: switching between them needs no re-index.
+    old = window.bridge.settings.model_copy(deep=True)
+    old.embedding.runtime = "onnx"
+    new = old.model_copy(deep=True)
+    new.embedding.runtime = "torch"
+    window.settings_saved(old, new)
+    assert len(asked) == 1
+    qtbot.waitUntil(lambda: window.bridge.settings.embedding.runtime == "torch")  # once no work runs
+
+
 def test_conversations_persist_and_reopen(qtbot, window_with, docs, no_modal, monkeypatch, tmp_path):
     window, made = window_with()
     folder, _ = docs

@@ -1,0 +1,19 @@
+"""LibraryService's shared resources: the embedder follows the settings it was made from."""
+
+from app.services.library import LibraryService
+from app.settings import Settings
+
+
+def test_the_embedder_runtime_setting_picks_the_runtime_and_the_kb_identity():
+    settings = Settings()
+    library = LibraryService(settings)
+    try:
+        default = library.embedder()
+        assert default.runtime == "onnx-int8" and default.name.endswith(" int8")
+        assert library.embedder() is default  # unchanged settings keep the loaded model
+        settings.embedding.runtime = "onnx"
+        fp32 = library.embedder()
+        assert fp32 is not default
+        assert fp32.runtime == "onnx" and fp32.name == "all-MiniLM-L6-v2"
+    finally:
+        library.close()
