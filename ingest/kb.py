@@ -216,6 +216,7 @@ class KnowledgeBase:
                 f"Cannot create knowledge base '{self.name}' in {root}: {exc.strerror or exc}.") from exc
         self._lock = threading.RLock()
         self._writing = 0  # writer() blocks this object is inside; only a writer collects garbage
+        self._term_frequencies = keyword.TermFrequencies()  # prunes common terms from large indexes
         if check:
             problem = self._catalogue_problem()
             if problem:
@@ -548,11 +549,8 @@ class KnowledgeBase:
                 metas.extend(m)  # type: ignore[union-attr]
         vectors = np.vstack([v.vectors for v in versions]) if len(versions) > 1 else versions[0].vectors
         self.store.add(ids, vectors, owners, texts, metas)
-        replaced = False
         with catalog.Transaction(self._conn, self._lock) as conn:
-            for v in versions:
-                old_id = self._write_rows(conn, v.path, v.doc_id, v.content_hash, v.size, v.mtime, v.doc, v.chunks)
-                replaced = replaced or bool(old_id and old_id != v.doc_id)
+            replaced = self._write_versions(conn, versions)
         if self.is_shared:
             for v in versions:
                 self._publish(v.path)
@@ -560,50 +558,62 @@ class KnowledgeBase:
             self.collect_garbage()
 
     def _write_document(self, path: str, doc_id: str, content_hash: str, size: int | None, mtime: float | None,
-                        doc: LoadedDocument, chunks: list[Chunk]) -> str | None:
-        """The one transaction that makes a version visible; returns the replaced version's id."""
+                        doc: LoadedDocument, chunks: list[Chunk]) -> None:
+        """The one transaction that makes a version visible."""
         with catalog.Transaction(self._conn, self._lock) as conn:
-            return self._write_rows(conn, path, doc_id, content_hash, size, mtime, doc, chunks)
+            self._write_versions(conn, [NewVersion(path, doc_id, content_hash, size, mtime, doc, chunks, None)])
 
-    def _write_rows(self, conn: sqlite3.Connection, path: str, doc_id: str, content_hash: str, size: int | None,
-                    mtime: float | None, doc: LoadedDocument, chunks: list[Chunk]) -> str | None:
-        """A version's catalogue rows, inside the caller's transaction; returns the replaced version's id."""
+    def _write_versions(self, conn: sqlite3.Connection, versions: Sequence[NewVersion]) -> bool:
+        """The versions' catalogue rows, inside the caller's transaction; True when one replaced an
+        older version (whose vectors are then owed deletion).
+
+        Every older row is deleted before any new one is inserted.  Interleaved (delete A, insert
+        A', delete B, ...), FTS5 must write out its pending inserts in mid-transaction, and with
+        the checksum triggers on its tables that left an index whose searches were right but whose
+        'integrity-check' failed, so `repair` called it broken (SQLite 3.40)."""
+        replaced = False
+        gone: list[str] = []
+        for v in versions:
+            old = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (v.path,)).fetchone()
+            old_id = old[0] if old else None
+            if old_id and old_id != v.doc_id:
+                replaced = True
+                gone.append(old_id)
+                if not self.read_only:
+                    conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (old_id,))
+            elif old_id == v.doc_id:  # re-indexing identical content (forced): rewrite its rows
+                gone.append(v.doc_id)
+        self._delete_rows_of(conn, gone)
         now = time.time()
-        old = conn.execute("SELECT doc_id FROM documents WHERE path = ?", (path,)).fetchone()
-        old_id = old[0] if old else None
-        if old_id and old_id != doc_id:
-            self._delete_rows(conn, old_id)
-            if not self.read_only:
-                conn.execute("INSERT OR IGNORE INTO vector_gc VALUES (?)", (old_id,))
-        elif old_id == doc_id:  # re-indexing identical content (forced): rewrite its rows
-            self._delete_rows(conn, doc_id)
-        conn.executemany(
-            "INSERT INTO sections VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(doc_id, i, s.page, s.label, json.dumps(list(s.heading_path), ensure_ascii=False), int(s.ocr), s.text)
-             for i, s in enumerate(doc.sections)],
-        )
-        rowids = []
-        for c in chunks:
-            cur = conn.execute(
-                f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (c.id, c.doc_id, c.seq, c.section, c.text, c.path, c.page,
-                 json.dumps(list(c.heading_path), ensure_ascii=False), c.start, c.end, c.lang),
+        for v in versions:
+            doc, chunks, doc_id = v.doc, v.chunks, v.doc_id
+            conn.executemany(
+                "INSERT INTO sections VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(doc_id, i, s.page, s.label, json.dumps(list(s.heading_path), ensure_ascii=False), int(s.ocr), s.text)
+                 for i, s in enumerate(doc.sections)],
             )
-            rowids.append((cur.lastrowid, c.text))
-        keyword.add(conn, rowids)
-        conn.execute(
-            """INSERT INTO documents (path, doc_id, content_hash, size, mtime, file_type, pages, title, status, reason,
-                                      chunks, warnings, created, updated)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'indexed', '', ?, ?, ?, ?)
-               ON CONFLICT(path) DO UPDATE SET doc_id = excluded.doc_id, content_hash = excluded.content_hash,
-                 size = excluded.size, mtime = excluded.mtime, file_type = excluded.file_type, pages = excluded.pages,
-                 title = excluded.title, status = 'indexed', reason = '', chunks = excluded.chunks,
-                 warnings = excluded.warnings, updated = excluded.updated""",
-            (path, doc_id, content_hash, size, mtime, doc.file_type, doc.pages, doc.title, len(chunks),
-             "\n".join(doc.warnings), now, now),
-        )
-        conn.execute("DELETE FROM vector_gc WHERE doc_id = ?", (doc_id,))
-        return old_id
+            rowids = []
+            for c in chunks:
+                cur = conn.execute(
+                    f"INSERT INTO chunks ({_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (c.id, c.doc_id, c.seq, c.section, c.text, c.path, c.page,
+                     json.dumps(list(c.heading_path), ensure_ascii=False), c.start, c.end, c.lang),
+                )
+                rowids.append((cur.lastrowid, c.text))
+            keyword.add(conn, rowids)
+            conn.execute(
+                """INSERT INTO documents (path, doc_id, content_hash, size, mtime, file_type, pages, title, status, reason,
+                                          chunks, warnings, created, updated)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'indexed', '', ?, ?, ?, ?)
+                   ON CONFLICT(path) DO UPDATE SET doc_id = excluded.doc_id, content_hash = excluded.content_hash,
+                     size = excluded.size, mtime = excluded.mtime, file_type = excluded.file_type, pages = excluded.pages,
+                     title = excluded.title, status = 'indexed', reason = '', chunks = excluded.chunks,
+                     warnings = excluded.warnings, updated = excluded.updated""",
+                (v.path, doc_id, v.content_hash, v.size, v.mtime, doc.file_type, doc.pages, doc.title, len(chunks),
+                 "\n".join(doc.warnings), now, now),
+            )
+            conn.execute("DELETE FROM vector_gc WHERE doc_id = ?", (doc_id,))
+        return replaced
 
     def remove_document(self, path: str) -> bool:
         if self.is_shared:
@@ -760,10 +770,16 @@ class KnowledgeBase:
 
     @staticmethod
     def _delete_rows(conn, doc_id: str) -> None:
-        rowids = [r[0] for r in conn.execute("SELECT rowid FROM chunks WHERE doc_id = ?", (doc_id,))]
+        KnowledgeBase._delete_rows_of(conn, [doc_id])
+
+    @staticmethod
+    def _delete_rows_of(conn, doc_ids: list[str]) -> None:
+        # In ascending rowid order, as FTS5 wants its changes (see _write_versions).
+        rowids = sorted(r[0] for d in doc_ids for r in conn.execute("SELECT rowid FROM chunks WHERE doc_id = ?", (d,)))
         keyword.delete(conn, rowids)
-        conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-        conn.execute("DELETE FROM sections WHERE doc_id = ?", (doc_id,))
+        for d in doc_ids:
+            conn.execute("DELETE FROM chunks WHERE doc_id = ?", (d,))
+            conn.execute("DELETE FROM sections WHERE doc_id = ?", (d,))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -816,7 +832,7 @@ class KnowledgeBase:
         """(chunk id, BM25 score) best first; only visible chunks are in the keyword index."""
         self._refresh_quietly()
         with self._lock, self._reading():
-            hits = keyword.search(self._conn, query, k)
+            hits = keyword.search(self._conn, query, k, self._term_frequencies)
             if not hits:
                 return []
             marks = ",".join("?" * len(hits))

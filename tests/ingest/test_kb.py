@@ -117,14 +117,13 @@ def test_a_group_commit_makes_every_file_visible_with_its_own_vectors(tmp_path, 
 def test_a_group_commit_that_fails_shows_none_of_its_files(tmp_path, embedder, monkeypatch):
     kb = KnowledgeBase(tmp_path / "kb")
     group = [_new_version(f"/{n}.txt", "h", f"Document {n} talks about topic {n}.", embedder) for n in ("x", "y", "z")]
-    real = kb._write_rows
+    real = kb._write_versions
 
-    def fail_on_the_last(conn, path, *args):
-        if path == "/z.txt":
-            raise OSError("disk full")
-        return real(conn, path, *args)
+    def fail_after_writing(conn, versions):
+        real(conn, versions)  # every row written, then the disk fills before COMMIT
+        raise OSError("disk full")
 
-    monkeypatch.setattr(kb, "_write_rows", fail_on_the_last)
+    monkeypatch.setattr(kb, "_write_versions", fail_after_writing)
     with pytest.raises(OSError):
         kb.commit_documents(group)
     assert kb.documents() == []

@@ -134,3 +134,52 @@ def test_the_schema_with_its_checksum_triggers_fits_the_first_page(tmp_path):
     conn = _sound_index(tmp_path)
     pages = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")]
     assert pages == [1]
+
+
+def test_a_large_index_leaves_a_query_s_common_terms_out(monkeypatch):
+    monkeypatch.setattr(keyword, "PRUNE_FROM_PASSAGES", 10)  # as if this were a large index
+    texts = [f"Report number {i} of the annual budget review." for i in range(19)] + ["The turbine budget was cut."]
+    conn = _index(texts)
+    freq = keyword.TermFrequencies()
+    # "budget" is in every passage, "turbine" in one: only the rare term is searched.
+    assert [r for r, _ in keyword.search(conn, "turbine budget", 50, freq)] == [20]
+    assert len(keyword.search(conn, "turbine budget", 50)) == 20  # without pruning every passage matches
+    # A query of common terms only still finds passages.
+    assert len(keyword.search(conn, "annual budget", 50, freq)) == 20
+    # Below the size where pruning starts, nothing is left out.
+    monkeypatch.setattr(keyword, "PRUNE_FROM_PASSAGES", 1000)
+    assert len(keyword.search(conn, "turbine budget", 50, freq)) == 20
+
+
+def test_term_counts_are_made_again_once_the_index_has_grown():
+    conn = _index([f"Note {i} about the turbine." for i in range(10)] + [f"Note {i} about lunch." for i in range(10)])
+    freq = keyword.TermFrequencies()
+    assert freq.total(conn) == 20 and freq.count(conn, "lunch") == 10
+    keyword.add(conn, [(100 + i, f"Lunch menu {i}.") for i in range(20)])
+    conn.commit()
+    assert freq.total(conn) == 40
+    assert freq.count(conn, "lunch") == 30  # not the stale 10 from a half-sized index
+
+
+def test_big_and_mixed_transactions_leave_an_index_fts5_calls_sound():
+    # A transaction with over ~1 MB of new text, or a delete after an insert, makes FTS5 write a
+    # segment before COMMIT; with a trigger on its term index that left an index FTS5's own
+    # integrity-check called malformed, and `repair` called broken.
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    keyword.create(conn)
+    words = [f"w{i}" for i in range(3000)]
+    text = lambda n: " ".join(words[(n * 7 + j * 13) % 3000] for j in range(120))  # noqa: E731
+    conn.execute("BEGIN")
+    keyword.add(conn, [(i, text(i)) for i in range(1, 5001)])
+    keyword.seal(conn)
+    conn.execute("COMMIT")
+    conn.execute("BEGIN")
+    keyword.delete(conn, list(range(1, 41)))
+    keyword.add(conn, [(i, text(i)) for i in range(5001, 5041)])
+    keyword.delete(conn, list(range(100, 141)))  # a delete after an insert
+    keyword.add(conn, [(i, text(i)) for i in range(5041, 5081)])
+    keyword.seal(conn)
+    conn.execute("COMMIT")
+    conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")  # raises when unsound
+    assert keyword.damage(conn) == ""
+    assert [r for r, _ in keyword.search(conn, words[(5050 * 7) % 3000], 5000)].count(5050) == 1
