@@ -273,12 +273,17 @@ def test_sample_kb_is_one_click(qtbot, window_with):
     assert window.chat.question.text()  # a suggested question is ready to ask
 
 
-def test_changing_the_embedder_asks_to_reindex_indexed_kbs(qtbot, window_with, docs, no_modal):
+def _window_with_indexed_kb(qtbot, window_with, docs):
     window, made = window_with()
     folder, _ = docs
     with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
         window.bridge.ingest([folder], "default")
     qtbot.waitUntil(lambda: bool(window.library.kb_infos()))
+    return window, made
+
+
+def test_changing_the_embedder_asks_to_reindex_indexed_kbs(qtbot, window_with, docs, no_modal):
+    window, made = _window_with_indexed_kb(qtbot, window_with, docs)
     old = window.bridge.settings
     new = old.model_copy(deep=True)
     new.embedding.embedder_path = "/models/bge-small-zh"
@@ -290,11 +295,7 @@ def test_changing_the_embedder_asks_to_reindex_indexed_kbs(qtbot, window_with, d
 
 
 def test_declining_the_reindex_keeps_the_old_embedder(qtbot, window_with, docs, monkeypatch):
-    window, made = window_with()
-    folder, _ = docs
-    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
-        window.bridge.ingest([folder], "default")
-    qtbot.waitUntil(lambda: bool(window.library.kb_infos()))
+    window, made = _window_with_indexed_kb(qtbot, window_with, docs)
     monkeypatch.setattr("app.gui.main_window.ask_yes_no", lambda *a: False)
     new = window.bridge.settings.model_copy(deep=True)
     new.embedding.embedder_path = "/models/other"
@@ -304,11 +305,7 @@ def test_declining_the_reindex_keeps_the_old_embedder(qtbot, window_with, docs, 
 
 
 def test_switching_to_or_from_the_int8_embedder_runtime_asks_to_reindex(qtbot, window_with, docs, monkeypatch):
-    window, made = window_with()
-    folder, _ = docs
-    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
-        window.bridge.ingest([folder], "default")
-    qtbot.waitUntil(lambda: bool(window.library.kb_infos()))
+    window, made = _window_with_indexed_kb(qtbot, window_with, docs)
     asked = []
     monkeypatch.setattr("app.gui.main_window.ask_yes_no", lambda *a: asked.append(a[2]) or False)
     new = window.bridge.settings.model_copy(deep=True)
