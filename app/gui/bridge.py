@@ -144,6 +144,11 @@ class ServiceBridge(QObject):
     def refresh_kbs(self) -> None:
         self._run(lambda: self._library().list_kbs(), on_done=self.kbs_changed.emit)
 
+    def warm_up(self, kbs: Sequence[str]) -> None:
+        """Have the engine load these KBs' vector indexes before the first question needs them;
+        a failure here is not the user's concern (the question would meet it and say so)."""
+        self._run(lambda: self._library().warm_up(list(kbs)), on_failed=lambda message: log.info("warm-up: %s", message))
+
     def refresh_documents(self, kb: str) -> None:
         self._run(lambda: self._library().documents(kb),
                   on_done=lambda docs: self.documents_changed.emit(kb, list(docs)))

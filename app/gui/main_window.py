@@ -145,6 +145,8 @@ class MainWindow(QMainWindow):
         bridge.ingest_started.connect(lambda *_: self._show_dock(self.progress_dock, 190))
         self.progress.close_requested.connect(self.progress_dock.hide)
         self.library.kb_selection_changed.connect(self.chat.set_scope)
+        self._warmed: set[str] = set()
+        self.library.kb_selection_changed.connect(self._warm_up)
         self.library.add_files_requested.connect(self.add_paths)
         self.library.sample_requested.connect(self.add_sample)
         self.chat.citation_clicked.connect(self.show_source)
@@ -152,6 +154,13 @@ class MainWindow(QMainWindow):
         self._model_state("not loaded")
         self.chat.set_scope([])
         bridge.refresh_kbs()
+
+    def _warm_up(self, kbs: list[str]) -> None:
+        """A selected KB's vector index is loaded while the user types, not on the first question."""
+        new = [kb for kb in kbs if kb not in self._warmed]
+        if new:
+            self._warmed.update(new)
+            self.bridge.warm_up(new)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))

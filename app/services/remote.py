@@ -267,6 +267,9 @@ class LibraryProxy(_Proxy):
     def list_kbs(self) -> list:
         return self._call("list_kbs")
 
+    def warm_up(self, names: Sequence[str]) -> list[str]:
+        return self._call("warm_up", list(names))
+
     def create_kb(self, name: str) -> None:
         return self._call("create_kb", name)
 

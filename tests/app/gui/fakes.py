@@ -37,6 +37,11 @@ class FakeLibrary:
         self.file_delay_s = file_delay_s
         self.closed = False
         self.thread_ids: set[int] = set()
+        self.warmed: list[list[str]] = []
+
+    def warm_up(self, names) -> list[str]:
+        self.warmed.append(list(names))
+        return [n for n in names if n in self.kbs]
 
     def list_kbs(self) -> list[KBInfo]:
         self.thread_ids.add(threading.get_ident())

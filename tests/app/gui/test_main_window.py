@@ -273,6 +273,16 @@ def test_sample_kb_is_one_click(qtbot, window_with):
     assert window.chat.question.text()  # a suggested question is ready to ask
 
 
+def test_a_selected_kb_has_its_vector_index_loaded_once_before_the_first_question(qtbot, window_with, docs, monkeypatch):
+    window, made = _window_with_indexed_kb(qtbot, window_with, docs)
+    qtbot.waitUntil(lambda: made["library"].warmed == [["default"]])
+    asked = []
+    monkeypatch.setattr(window.bridge, "warm_up", asked.append)
+    window.library.kb_selection_changed.emit(["default"])  # selected again: already loaded
+    window.library.kb_selection_changed.emit(["default", "hr"])
+    assert asked == [["hr"]]
+
+
 def _window_with_indexed_kb(qtbot, window_with, docs):
     window, made = window_with()
     folder, _ = docs

@@ -17,3 +17,14 @@ def test_the_embedder_runtime_setting_picks_the_runtime_and_the_kb_identity():
         assert fp32.runtime == "onnx" and fp32.name == "all-MiniLM-L6-v2"
     finally:
         library.close()
+
+
+def test_warm_up_loads_the_selected_kbs_and_leaves_missing_or_empty_ones_alone(library, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The boiler room is inspected every spring by the facilities team.")
+    library.ingest([docs], "hr")
+    library.create_kb("empty")
+    assert library.warm_up(["hr", "empty", "no-such-kb"]) == ["hr"]
+    hits = library.open_kb("hr").dense_search(library.embedder().embed_query("boiler inspection"), 1)
+    assert len(hits) == 1  # the warmed store still answers
