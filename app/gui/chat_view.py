@@ -380,7 +380,9 @@ class ChatView(QWidget):
             notes.append(self.tr("Answered from the model’s own knowledge, not from your documents."))
         if getattr(answer, "cut_passages", 0):
             notes.append(self.tr("%n passage(s) left out to fit the model’s context.", "", answer.cut_passages))
-        quote = quote_to_dict(getattr(answer, "quote", None)) or self._quote
+        # The quote streamed early (a follow-up's, found before the rewrite) gives way to the
+        # answer's own, and to none when the answer found nothing.
+        quote = quote_to_dict(getattr(answer, "quote", None)) or (None if getattr(answer, "not_found", False) else self._quote)
         sources = [source_to_dict(s) for s in answer.sources]
         # A quoted sentence may come from a passage that was left out of the prompt: list it too,
         # so every number the user sees has a line under Sources.

@@ -63,6 +63,11 @@ class Answer:
     model_name: str = ""
 
 
+def _stand_in(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """A follow-up made searchable without the model: the previous question, then this one."""
+    return f"{history[-1][0].strip()} {question.strip()}"
+
+
 @dataclass
 class QuotedAnswer:
     """Sentences quoted from the passages, each with the source it comes from (`sources[i]` for `parts[i]`)."""
@@ -191,7 +196,7 @@ class ChatService:
         """
         if not history:
             return question
-        fallback = f"{history[-1][0].strip()} {question.strip()}"
+        fallback = _stand_in(question, history)
         try:
             gen = self.model().stream(prompts.condense_messages(question, history[-2:], lang), cancel=cancel,
                                       max_tokens=64, temperature=0.0)
@@ -201,6 +206,14 @@ class ChatService:
         if gen.cancelled or not text or "\n" in text or len(text) > 3 * len(question) + 120 or gen.finish_reason == "length":
             return fallback
         return text
+
+    def _quote_for(self, question: str, kbs: Sequence[str]) -> QuotedAnswer | None:
+        """Retrieve for `question` and quote, with the same off-topic rule as an answer."""
+        result = self.retrieve(question, kbs)
+        topic = coverage.coverage(question, [p.text for p in result.passages])
+        if not result.passages or (self.settings.answer.check_question_terms and coverage.off_topic(topic)):
+            return None
+        return self.quote(question, result)
 
     def quote(self, question: str, result: SearchResult) -> QuotedAnswer | None:
         """The quoted answer for retrieved passages (numbered 1..n in their order)."""
@@ -251,6 +264,15 @@ class ChatService:
             if on_token is not None:
                 on_token(piece)
 
+        early: QuotedAnswer | None = None
+        if hist:
+            # A follow-up first waits for the model to rewrite it (seconds; tens with a 7B model).
+            # The quote found for the stand-in the rewrite falls back to is shown at once; the
+            # answer then carries the rewritten question's own quote, which takes its place.
+            early = self._quote_for(_stand_in(question, hist), kbs)
+            if early is not None:
+                timings["quote_at_s"] = round(time.perf_counter() - started, 4)
+                notify(AnswerEvent("quote", quote=early))
         t0 = time.perf_counter()
         standalone = self._rewrite(question, hist, lang, cancel)
         timings["rewrite_s"] = round(time.perf_counter() - t0, 4)
@@ -270,8 +292,8 @@ class ChatService:
             t0 = time.perf_counter()
             quoted = self.quote(standalone, result)
             timings["quote_s"] = round(time.perf_counter() - t0, 4)
-            timings["quote_at_s"] = round(time.perf_counter() - started, 4)
-            if quoted is not None:
+            timings.setdefault("quote_at_s", round(time.perf_counter() - started, 4))
+            if quoted is not None and (early is None or quoted.text != early.text):
                 notify(AnswerEvent("quote", quote=quoted))
         model = self.model()
         settings = self.settings

@@ -109,6 +109,29 @@ def test_follow_up_is_rewritten_for_retrieval(smol):
     assert any(s.path == "/docs/travel.txt" for s in answer.sources)
 
 
+def test_a_follow_up_shows_its_quote_before_the_model_rewrites_it(smol):
+    order = []
+
+    class Watched:
+        """The model, noting when it is first asked to write (the rewrite of the follow-up)."""
+
+        def __getattr__(self, name):
+            return getattr(smol, name)
+
+        def stream(self, *args, **kwargs):
+            order.append("model writes")
+            return smol.stream(*args, **kwargs)
+
+    chat = ChatService(Settings(), _library(), model=Watched())
+    answer = chat.ask("And how fast are they reimbursed?", ["hr"],
+                      history=[("What about travel expenses?", "Travel expenses are reimbursed [1].")],
+                      on_event=lambda e: order.append(e.quote.text) if e.kind == "quote" else None)
+    assert order[0] != "model writes" and "30 days" in order[0]  # the quote came first
+    assert "model writes" in order
+    assert answer.quote is not None and "30 days" in answer.quote.text
+    assert answer.timings["quote_at_s"] < answer.timings["rewrite_s"] + answer.timings["retrieve_s"]
+
+
 def test_cancel_stops_the_answer_within_one_token(smol):
     chat = ChatService(Settings(), _library(), model=smol)
     cancel = CancelToken()
