@@ -205,15 +205,18 @@ class LibraryService:
         return sorted(p.name for p in root.iterdir() if p.is_dir() and kb_exists(p))
 
     def warm_up(self, names: Sequence[str]) -> list[str]:
-        """Load the vector indexes of `names` now; returns those loaded.
+        """Load the embedder and the vector indexes of `names` now; returns the KBs loaded.
 
         Chroma reads a KB's vector index on its first search: 1.5-2 s at 116,000 passages on this
-        2-core box, which the first question would otherwise wait for (its quote included).  The
+        2-core box, which the first question would otherwise wait for (its quote included), and
+        the embedder's first query loads its model (~1 s of the first quote in the window).  The
         window calls this when a KB is selected, while the user is still typing.  A KB that is
         damaged or gone is left alone: the list already says so."""
         import numpy as np
 
         warmed = []
+        if names:
+            self.embedder().embed_query("warm-up")  # the first question's embedding loads the model otherwise
         for name in names:
             try:
                 kb = self.open_kb(name)
