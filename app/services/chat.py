@@ -207,11 +207,15 @@ class ChatService:
             return fallback
         return text
 
+    def _topic(self, question: str, result: SearchResult) -> tuple[coverage.Coverage, bool]:
+        """How far the passages cover the question's terms, and whether that makes them off-topic."""
+        topic = coverage.coverage(question, [p.text for p in result.passages])
+        return topic, self.settings.answer.check_question_terms and coverage.off_topic(topic)
+
     def _quote_for(self, question: str, kbs: Sequence[str]) -> QuotedAnswer | None:
         """Retrieve for `question` and quote, with the same off-topic rule as an answer."""
         result = self.retrieve(question, kbs)
-        topic = coverage.coverage(question, [p.text for p in result.passages])
-        if not result.passages or (self.settings.answer.check_question_terms and coverage.off_topic(topic)):
+        if not result.passages or self._topic(question, result)[1]:
             return None
         return self.quote(question, result)
 
@@ -285,8 +289,7 @@ class ChatService:
         quoted = None
         # Passages about something other than what the question names: say so at once, naming what
         # is missing, rather than show an unrelated quote and let the model answer from it.
-        topic = coverage.coverage(standalone, [p.text for p in result.passages])
-        off_topic = self.settings.answer.check_question_terms and coverage.off_topic(topic)
+        topic, off_topic = self._topic(standalone, result)
         timings["question_coverage"] = round(topic.score, 3)
         if result.passages and not off_topic:
             t0 = time.perf_counter()
