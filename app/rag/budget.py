@@ -3,15 +3,18 @@
 Counted with the model's own tokenizer, on the exact prompt the chat template renders: the
 window must hold the system prompt, the kept history, the passages, the question and
 `max_tokens` of answer.  Passages go in by rank; one that does not fit is reported as cut
-(never silently dropped), and a smaller one further down may still take the room.  History is
-the first thing to give way: older turns go before any passage does, but at least the last
-turn stays when it fits beside the best passage.
+(never silently dropped), and a smaller one further down may still take the room.  The best
+passage always goes in: when it is too long for the window, the part around its evidence (the
+quoted sentences) is sent with the passage's opening sentence, which usually names its subject.
+History is the first thing to give way: older turns go before any passage does, but at least the
+last turn stays when it fits beside the best passage.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 from app.rag.prompts import PromptPassage, format_passage
 
@@ -19,6 +22,9 @@ from app.rag.prompts import PromptPassage, format_passage
 SAFETY_TOKENS = 16
 # Below this much room a truncated passage says too little to be worth sending.
 MIN_PASSAGE_TOKENS = 32
+# The opening sentence kept in front of an excerpt, when it is no longer than this.
+_HEAD_CHARS = 120
+_SENTENCE_END = re.compile(r"[。！？!?]|\.(?=\s)")
 
 
 class TokenCounter(Protocol):
@@ -40,12 +46,14 @@ class Packed:
 
 def pack(question: str, passages: Sequence[PromptPassage], history: Sequence[tuple[str, str]],
          build: Callable[[str, Sequence[PromptPassage], Sequence[tuple[str, str]]], list[dict]],
-         counter: TokenCounter, n_ctx: int, max_tokens: int) -> Packed:
+         counter: TokenCounter, n_ctx: int, max_tokens: int,
+         focus: Mapping[int, tuple[int, int]] | None = None) -> Packed:
     """Choose what goes into the prompt.
 
     `build(question, passages, history)` returns the chat messages; packing measures them as
-    rendered.  Raises nothing: if even the bare question does not fit, the result holds no
-    passages and `prompt_tokens` above `budget` tells the caller.
+    rendered.  `focus` maps a passage's number to the character span of its evidence, the part
+    an excerpt of that passage is centred on.  Raises nothing: if even the bare question does
+    not fit, the result holds no passages and `prompt_tokens` above `budget` tells the caller.
     """
     budget = n_ctx - max_tokens - SAFETY_TOKENS
     history = list(history)
@@ -67,32 +75,67 @@ def pack(question: str, passages: Sequence[PromptPassage], history: Sequence[tup
     kept: list[PromptPassage] = []
     cut: list[PromptPassage] = []
     used = base
-    for p, cost in zip(passages, costs):
-        if used + cost <= budget:
-            kept.append(p)
-            used += cost
-        else:
-            cut.append(p)
+    if costs and base + best > budget:
+        # The best passage never gives way to a smaller, worse one: with a long top passage
+        # (a merged Chinese page is often longer than the whole budget) the model was otherwise
+        # shown only the runners-up and answered from the wrong document.
+        cut = list(passages)
+    else:
+        for p, cost in zip(passages, costs):
+            if used + cost <= budget:
+                kept.append(p)
+                used += cost
+            else:
+                cut.append(p)
     # The estimate above adds up pieces; confirm on the rendered prompt and trim if tokens merged badly.
     total = measure(kept, history)
     while kept and total > budget:
         cut.insert(0, kept.pop())
         total = measure(kept, history)
     truncated = None
-    if not kept and cut and budget - total > MIN_PASSAGE_TOKENS:
-        # Not even the best passage fits whole: send as much of its beginning as fits, and say so.
+    if not kept and cut and cut[0].n == passages[0].n and budget - total > MIN_PASSAGE_TOKENS:
+        # Not even the best passage fits whole: send the longest excerpt of it that fits, and say so.
         best_p = cut[0]
+        span = (focus or {}).get(best_p.n)
         lo, hi = 0, len(best_p.text)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            trial = PromptPassage(best_p.n, best_p.label, best_p.text[:mid] + " …")
-            if measure([trial], history) <= budget:
+            if measure([PromptPassage(best_p.n, best_p.label, excerpt(best_p.text, mid, span))], history) <= budget:
                 lo = mid
             else:
                 hi = mid - 1
         if lo > 0:
-            kept = [PromptPassage(best_p.n, best_p.label, best_p.text[:lo] + " …")]
+            kept = [PromptPassage(best_p.n, best_p.label, excerpt(best_p.text, lo, span))]
             truncated = best_p.n
             total = measure(kept, history)
     cut.sort(key=lambda p: p.n)
     return Packed(kept, cut, history, dropped, total, budget, truncated)
+
+
+def excerpt(text: str, size: int, span: tuple[int, int] | None = None) -> str:
+    """About `size` characters of `text` around `span` (its beginning without one), cuts marked "…".
+
+    The passage's opening sentence is kept in front of an excerpt from further in when it is
+    short: it usually names what the passage is about ("松平康忠（1546年－1618年）是…"), which
+    the excerpt itself may only call "he" or "其".
+    """
+    if size >= len(text):
+        return text
+    if span is not None and span[1] - span[0] > size // 2:
+        # Evidence spread over the passage: the excerpt starts with its first sentence.
+        span = (span[0], span[0] + 1)
+    if span is None or span[1] <= size:
+        return text[:size] + " …"
+    m = _SENTENCE_END.search(text, 0, _HEAD_CHARS)
+    head = text[:m.end()] if m else ""
+    room = size - len(head)
+    if room < max(1, (span[1] - span[0])):
+        head, room = "", size
+    # Centre the room on the evidence, then slide it back inside the text.
+    start = max(0, min((span[0] + span[1] - room) // 2, len(text) - room))
+    start = max(start, len(head))
+    body = text[start:start + room]
+    tail = " …" if start + room < len(text) else ""
+    if head:
+        return f"{head} … {body}{tail}" if start > len(head) else f"{head}{body}{tail}"
+    return f"… {body}{tail}" if start > 0 else f"{body}{tail}"

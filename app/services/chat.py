@@ -354,7 +354,13 @@ class ChatService:
         examples = sum(model.count_tokens(q) + model.count_tokens(a)
                        for q, a in (prompts.example_turns(lang, settings.answer) if use_examples else []))
         window = min(model.n_ctx, settings.answer.prompt_tokens + examples + model.max_tokens + SAFETY_TOKENS)
-        packed = pack(question, candidates, hist, build, model, window, model.max_tokens)
+        # Where each passage's evidence lies: a passage too long for the window is sent around it.
+        focus: dict[int, tuple[int, int]] = {}
+        for src in (quoted.sources if quoted is not None else []):
+            at = result.passages[src.n - 1].start  # a quote's source points into the document
+            lo, hi = focus.get(src.n, (src.start - at, src.end - at))
+            focus[src.n] = (min(lo, src.start - at), max(hi, src.end - at))
+        packed = pack(question, candidates, hist, build, model, window, model.max_tokens, focus)
         # Number the passages that made it 1..k, in rank order, so the citations are contiguous.
         kept_idx = [p.n - 1 for p in packed.passages]
         # A passage sent only in part is a source (it was used) and also reported as cut.

@@ -58,3 +58,27 @@ def test_a_best_passage_too_long_for_the_window_is_sent_in_part_and_reported():
     out = pack("q?", passages(400), [], build, WordCounter(), n_ctx=300, max_tokens=100)
     assert out.truncated == 1 and [p.n for p in out.passages] == [1]
     assert out.passages[0].text.endswith("…") and out.prompt_tokens <= out.budget
+
+
+def test_a_smaller_passage_never_takes_the_place_of_a_best_one_too_long():
+    # The best passage alone is over the budget; the runner-up would fit whole.
+    out = pack("q?", passages(400, 20), [], build, WordCounter(), n_ctx=300, max_tokens=100)
+    assert [p.n for p in out.passages] == [1] and out.truncated == 1
+    assert [p.n for p in out.cut] == [1, 2]
+
+
+def test_a_long_best_passage_is_sent_around_its_evidence_with_its_opening_sentence():
+    opening = "Dana Whitfield is the site manager."
+    filler = " ".join(f"f{i}" for i in range(300))
+    evidence = "She approves badges for stays over one week."
+    text = f"{opening} {filler} {evidence} {filler.replace('f', 'g')}"
+    start = text.index(evidence)
+    ps = [PromptPassage(1, "f.txt", text)]
+    out = pack("q?", ps, [], build, WordCounter(), n_ctx=300, max_tokens=100,
+               focus={1: (start, start + len(evidence))})
+    sent = out.passages[0].text
+    assert out.truncated == 1 and out.prompt_tokens <= out.budget
+    assert sent.startswith(opening) and evidence in sent and "f0 " not in sent
+    # Without a focus the beginning is sent, as before.
+    plain = pack("q?", ps, [], build, WordCounter(), n_ctx=300, max_tokens=100).passages[0].text
+    assert plain.startswith(opening + " f0 f1") and evidence not in plain
