@@ -46,6 +46,15 @@ _CN_NUM_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万亿]
 # A lone numeral counts as a number only before a measure word ("两年", "三个月"), never in words like "统一".
 _MEASURE = "年月日天周个元岁次倍名人家项条页号层间台辆件位分秒小时%"
 _ARABIC = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*([万千亿]?)")
+# English number words, so "five" in a passage backs "5" in an answer and the other way round.
+# "one" is left out: it is far more often a pronoun ("one of the teams") than a count.
+_EN_UNITS = {w: i for i, w in enumerate(
+    "zero _ two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split()) if w != "_"}
+_EN_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split(), 0)
+            if w != "_"}
+_EN_NUMBER = re.compile(r"\b(?:(%s)(?:[-\s](one|%s))?|(%s))\b" % ("|".join(_EN_TENS), "|".join(_EN_UNITS),
+                                                              "|".join(_EN_UNITS)), re.I)
 
 
 _NUMBER_WITH_UNIT = re.compile(r"\d+(?:[.,]\d+)*\s*[万千亿]?[" + _MEASURE + "]?")
@@ -133,6 +142,9 @@ def numbers(text: str) -> set[str]:
         found.add(_fmt(value * mult))
         if mult != 1:
             found.add(_fmt(value))
+    for m in _EN_NUMBER.finditer(text):
+        tens, unit, alone = (g.lower() if g else g for g in m.groups())
+        found.add(str(_EN_UNITS[alone] if alone else _EN_TENS[tens] + (1 if unit == "one" else _EN_UNITS.get(unit, 0))))
     for m in _CN_NUM_RUN.finditer(text):
         run = m.group(0)
         after = text[m.end():m.end() + 1]
@@ -165,11 +177,13 @@ def content_words(text: str) -> set[str]:
     text = normalize(text)
     out: set[str] = set()
     for w in _WORD.findall(text):
-        if w[0].isdigit():
-            continue
-        s = _stem(w)
-        if len(s) > 2 and s not in _EN_STOP and w.lower() not in _EN_STOP:
-            out.add(s)
+        if w[0].isdigit() or _EN_NUMBER.fullmatch(w):
+            continue  # compared as a number
+        # "gold-themed" also holds "gold": an answer may name one part of a compound.
+        for part in [w] + (w.split("-") if "-" in w.strip("-") else []):
+            s = _stem(part)
+            if len(s) > 2 and s not in _EN_STOP and part.lower() not in _EN_STOP:
+                out.add(s)
     if CJK.search(text):
         # Numbers and the measure word after them go first: jieba glues "1562年元服" into "年元服",
         # a word no passage contains; the number itself is checked as a number.

@@ -63,3 +63,21 @@ def test_hard_wraps_join_but_list_items_and_headings_split():
     assert [s.text for s in claims.split_sentences(text)] == [
         "The hotel limit is 220 EUR per night in London, Paris,\nNew York and Tokyo.", "1. Book early.",
         "- Keep receipts", "四、保修期多长？"]
+
+
+def test_english_number_words_are_numbers_both_ways():
+    assert claims.numbers("Miller had five solo tackles and twenty-one in all") == {"5", "21"}
+    assert claims.numbers("one of the teams") == set()  # "one" is mostly a pronoun
+    words = claims.PassageFacts("Miller had five solo tackles.")
+    digits = claims.PassageFacts("Miller had 5 solo tackles.")
+    q = "How many tackles did Miller have?"
+    for answer in ("5.", "Five.", "Five solo tackles."):
+        assert claims.support(claims.claims(answer, q), words) >= 0.5
+        assert claims.support(claims.claims(answer, q), digits) >= 0.5
+    assert claims.support(claims.claims("Seven.", q), words) == 0.0
+
+
+def test_a_part_of_a_hyphenated_compound_is_found():
+    passage = claims.PassageFacts('The league emphasized the "golden anniversary" with gold-themed initiatives.')
+    assert claims.support(claims.claims("Gold.", "What color was used for the anniversary?"), passage) == 1.0
+    assert claims.support(claims.claims("Silver.", "What color was used for the anniversary?"), passage) == 0.0
