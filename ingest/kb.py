@@ -787,6 +787,11 @@ class KnowledgeBase:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
 
+    def has_language(self, lang: str) -> bool:
+        """Whether any passage is in `lang` ("zh", "en"), as the splitter detected it."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM chunks WHERE lang = ? LIMIT 1", (lang,)).fetchone() is not None
+
     def chunks(self, ids: list[str]) -> dict[str, ChunkRecord]:
         out: dict[str, ChunkRecord] = {}
         with self._lock, self._reading():

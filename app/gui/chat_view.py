@@ -164,6 +164,7 @@ class ChatView(QWidget):
         self._render_timer = QTimer(self, singleShot=True, interval=50)
         self._render_timer.timeout.connect(self._render_stream)
         self._stream_start = -1  # where the streaming answer begins in the transcript document
+        self._live_start = -1  # where the running answer's quote begins (the streaming part follows it)
 
         self.conversations = QComboBox()
         self.conversations.setMinimumContentsLength(24)
@@ -331,8 +332,10 @@ class ChatView(QWidget):
         self._streaming, self._stopped = "", False
         self._quote, self._progress, self._model_loading = None, None, False
         self._set_busy(True)
-        self.render()
+        # The engine starts before the window lays anything out: the quote is often found sooner
+        # than a long transcript is re-rendered.
         self.bridge.ask(text, kbs, history)
+        self._append_question()
 
     def stop(self) -> None:
         if not self.busy:
@@ -346,7 +349,9 @@ class ChatView(QWidget):
         if self._streaming is None or self._stopped:
             return
         self._quote = quote_to_dict(quote)
-        self.render()  # once per answer: the quote goes above the part that streams
+        # Only the running answer is re-rendered: a full render of a long conversation took
+        # 100-350 ms on 2 cores, most of the window's time to the quote.
+        self._render_live()
 
     def _prompt_progress(self, done: int, total: int) -> None:
         if self._streaming is None or self._stopped:
@@ -440,23 +445,53 @@ class ChatView(QWidget):
             self.transcript.setHtml(self._welcome())
             return
         parts = [self._message_html(i, m) for i, m in enumerate(self.messages)]
-        self._stream_start = -1
+        self._stream_start = self._live_start = -1
         if self._streaming is not None:
-            app_name = self.tr("LocalKB")
-            parts.append(f"<p><b>{app_name}</b></p>")
-            if self._quote:
-                parts.append(self._quote_html("live", self._quote))
-                parts.append(self._answer_label())
+            parts.append(self._answer_head())
         self.transcript.setHtml("".join(parts))
         if self._streaming is not None:
-            cursor = QTextCursor(self.transcript.document())
-            cursor.movePosition(QTextCursor.MoveOperation.End)
-            # A block of its own: HTML inserted at the end of the last block would join that paragraph.
-            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-            self._stream_start = cursor.position()
-            self._render_stream()
+            self._open_live()
         if at_bottom or self._streaming is not None:
             bar.setValue(bar.maximum())
+
+    def _answer_head(self) -> str:
+        app_name = self.tr("LocalKB")
+        return f"<p><b>{app_name}</b></p>"
+
+    def _append_question(self) -> None:
+        """Add the question just asked and the running answer's heading below the transcript."""
+        if len(self.messages) <= 1 or self._live_start >= 0:
+            self.render()  # the first question replaces the welcome page
+            return
+        cursor = QTextCursor(self.transcript.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        cursor.insertHtml(self._message_html(len(self.messages) - 1, self.messages[-1]) + self._answer_head())
+        self._open_live()
+
+    def _open_live(self) -> None:
+        cursor = QTextCursor(self.transcript.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        # A block of its own: HTML inserted at the end of the last block would join that paragraph.
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        self._live_start = cursor.position()
+        self._render_live()
+
+    def _render_live(self) -> None:
+        """Re-render the running answer: its quote, once found, then the part that streams."""
+        if self._streaming is None or self._live_start < 0:
+            self.render()
+            return
+        document = self.transcript.document()
+        cursor = QTextCursor(document)
+        cursor.setPosition(min(self._live_start, document.characterCount() - 1))
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        if self._quote:
+            cursor.insertHtml(self._quote_html("live", self._quote) + self._answer_label())
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        self._stream_start = cursor.position()
+        self._render_stream()
 
     def _render_stream(self) -> None:
         """Re-render only the answer being written: re-laying out the whole transcript per token stalls the loop."""

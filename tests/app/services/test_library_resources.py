@@ -28,3 +28,16 @@ def test_warm_up_loads_the_selected_kbs_and_leaves_missing_or_empty_ones_alone(l
     assert library.warm_up(["hr", "empty", "no-such-kb"]) == ["hr"]
     hits = library.open_kb("hr").dense_search(library.embedder().embed_query("boiler inspection"), 1)
     assert len(hits) == 1  # the warmed store still answers
+
+
+def test_a_kb_says_which_languages_its_passages_are_in(library, tmp_path):
+    # The warm-up loads jieba's dictionary (1.5 s, 72 MB) only for a KB that holds Chinese.
+    docs = tmp_path / "mixed"
+    docs.mkdir()
+    (docs / "en.txt").write_text("The boiler room is inspected every spring by the facilities team.")
+    library.ingest([docs], "en-only")
+    (docs / "zh.txt").write_text("锅炉房每年春天由设施团队检查一次。", encoding="utf-8")
+    library.ingest([docs], "mixed")
+    assert not library.open_kb("en-only").has_language("zh")
+    assert library.open_kb("en-only").has_language("en")
+    assert library.open_kb("mixed").has_language("zh")
