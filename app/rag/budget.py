@@ -72,26 +72,31 @@ def pack(question: str, passages: Sequence[PromptPassage], history: Sequence[tup
         dropped += 1
         base = measure([], history)
 
-    kept: list[PromptPassage] = []
-    cut: list[PromptPassage] = []
-    used = base
-    if costs and base + best > budget:
-        # The best passage never gives way to a smaller, worse one: with a long top passage
-        # (a merged Chinese page is often longer than the whole budget) the model was otherwise
-        # shown only the runners-up and answered from the wrong document.
-        cut = list(passages)
-    else:
-        for p, cost in zip(passages, costs):
+    def fill(candidates: Sequence[PromptPassage]) -> tuple[list[PromptPassage], list[PromptPassage], int]:
+        kept: list[PromptPassage] = []
+        cut: list[PromptPassage] = []
+        used = base
+        for p in candidates:
+            cost = costs[passages.index(p)]
             if used + cost <= budget:
                 kept.append(p)
                 used += cost
             else:
                 cut.append(p)
-    # The estimate above adds up pieces; confirm on the rendered prompt and trim if tokens merged badly.
-    total = measure(kept, history)
-    while kept and total > budget:
-        cut.insert(0, kept.pop())
+        # The estimate adds up pieces; confirm on the rendered prompt and trim if tokens merged badly.
         total = measure(kept, history)
+        while kept and total > budget:
+            cut.insert(0, kept.pop())
+            total = measure(kept, history)
+        return kept, cut, total
+
+    if costs and base + best > budget:
+        # The best passage never gives way to a smaller, worse one: with a long top passage
+        # (a merged Chinese page is often longer than the whole budget) the model was otherwise
+        # shown only the runners-up and answered from the wrong document.
+        kept, cut, total = [], list(passages), base
+    else:
+        kept, cut, total = fill(passages)
     truncated = None
     if not kept and cut and cut[0].n == passages[0].n and budget - total > MIN_PASSAGE_TOKENS:
         # Not even the best passage fits whole: send the longest excerpt of it that fits, and say so.
@@ -108,6 +113,12 @@ def pack(question: str, passages: Sequence[PromptPassage], history: Sequence[tup
             kept = [PromptPassage(best_p.n, best_p.label, excerpt(best_p.text, lo, span))]
             truncated = best_p.n
             total = measure(kept, history)
+    if not kept and len(passages) > 1:
+        # No excerpt of the best passage fits (what the prompt adds for it, such as its evidence
+        # line, may be long for a tokenizer that spends several tokens on a Chinese character):
+        # the runners-up that fit are better than no passage at all.
+        kept, rest, total = fill(passages[1:])
+        cut = [passages[0]] + rest
     cut.sort(key=lambda p: p.n)
     return Packed(kept, cut, history, dropped, total, budget, truncated)
 

@@ -82,3 +82,16 @@ def test_a_long_best_passage_is_sent_around_its_evidence_with_its_opening_senten
     # Without a focus the beginning is sent, as before.
     plain = pack("q?", ps, [], build, WordCounter(), n_ctx=300, max_tokens=100).passages[0].text
     assert plain.startswith(opening + " f0 f1") and evidence not in plain
+
+
+def test_when_no_excerpt_of_the_best_passage_fits_the_runners_up_are_sent():
+    # What the prompt adds for passage 1 (its evidence line) alone is over the budget.
+    def build_with_evidence(question, ps, history):
+        msgs = build(question, ps, history)
+        if any(p.n == 1 for p in ps):
+            msgs[-1]["content"] += " evidence" * 200
+        return msgs
+
+    out = pack("q?", passages(400, 20, 30), [], build_with_evidence, WordCounter(), n_ctx=300, max_tokens=100)
+    assert [p.n for p in out.passages] == [2, 3] and out.truncated is None
+    assert [p.n for p in out.cut] == [1] and out.prompt_tokens <= out.budget
