@@ -230,9 +230,16 @@ class Claims:
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•·](?=\s)|\d+[.)](?=\s)|\d+、|[一二三四五六七八九十]+、)\s*")
 
 
+# A file name ("leave.txt", "报销制度.pdf"): the prompt labels each passage with its file, and a
+# model that names its source ("The passage is: (leave.txt)") is citing, not claiming "txt".
+_FILE_NAME = re.compile(r"[\w\-.]+\.(?:txt|md|pdf|docx?|pptx?|xlsx?|csv|tsv|html?|eml|msg|rtf|od[tsp]|epub|json|xml)\b",
+                        re.I)
+
+
 def claims(sentence: str, question: str = "") -> Claims:
     sentence = CITATION.sub(" ", sentence)  # a citation's [1] is not a number the sentence states
     sentence = _LIST_MARK.sub("", sentence)  # nor is a list item's "2."
+    sentence = _FILE_NAME.sub(" ", sentence)
     q_words = content_words(question)
     q_names = names(question)
     return Claims(

@@ -75,3 +75,17 @@ def test_numbers_with_decimals_and_units_are_checked_as_numbers():
     passages = {1: "它的面积约为0.304平方公里。", 2: "图书馆藏书81.6万册，其中以女性书刊资料为特色馆藏。"}
     checked = citations.check("0.304平方公里。81.6万册。", passages, "面积和藏书量是多少？")
     assert [(s.status, s.citations) for s in checked] == [("added", [1]), ("added", [2])]
+
+
+def test_a_file_name_the_model_names_as_its_source_is_not_a_claim():
+    passages = {1: "Employees receive twenty-five days of paid annual leave each year.",
+                2: "Always connect to the company VPN before opening the payroll system."}
+    # SmolLM2's answer, cut at max_tokens: the number and wording come from [1]; "txt" is not a claim.
+    answer = ("The passage is: (leave.txt)\nEmployees receive twenty-five days of paid annual leave each year, "
+              "which means they get")
+    checked = citations.check(answer, passages, "How many days of annual leave do employees receive?")
+    assert [(s.status, s.citations) for s in checked] == [("added", [1])]
+    assert not citations.unbacked(checked)
+    # The file name is dropped, not its sentence: a wrong number beside it is still caught.
+    wrong = citations.check("(leave.txt) Employees receive 30 days of paid leave.", passages, "How many days?")
+    assert wrong[0].status == "unsupported" and "30" in wrong[0].missing
