@@ -98,27 +98,37 @@ def pack(question: str, passages: Sequence[PromptPassage], history: Sequence[tup
     else:
         kept, cut, total = fill(passages)
     truncated = None
-    if not kept and cut and cut[0].n == passages[0].n and budget - total > MIN_PASSAGE_TOKENS:
-        # Not even the best passage fits whole: send the longest excerpt of it that fits, and say so.
-        best_p = cut[0]
-        span = (focus or {}).get(best_p.n)
-        lo, hi = 0, len(best_p.text)
+
+    def longest_excerpt(p: PromptPassage) -> PromptPassage | None:
+        span = (focus or {}).get(p.n)
+        lo, hi = 0, len(p.text)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if measure([PromptPassage(best_p.n, best_p.label, excerpt(best_p.text, mid, span))], history) <= budget:
+            if measure([PromptPassage(p.n, p.label, excerpt(p.text, mid, span))], history) <= budget:
                 lo = mid
             else:
                 hi = mid - 1
-        if lo > 0:
-            kept = [PromptPassage(best_p.n, best_p.label, excerpt(best_p.text, lo, span))]
-            truncated = best_p.n
+        return PromptPassage(p.n, p.label, excerpt(p.text, lo, span)) if lo > 0 else None
+
+    if not kept and cut and cut[0].n == passages[0].n and budget - total > MIN_PASSAGE_TOKENS:
+        # Not even the best passage fits whole: send the longest excerpt of it that fits, and say so.
+        part = longest_excerpt(cut[0])
+        if part is not None:
+            kept, truncated = [part], part.n
             total = measure(kept, history)
     if not kept and len(passages) > 1:
         # No excerpt of the best passage fits (what the prompt adds for it, such as its evidence
         # line, may be long for a tokenizer that spends several tokens on a Chinese character):
-        # the runners-up that fit are better than no passage at all.
+        # the runners-up that fit are better than no passage at all, and failing those, an
+        # excerpt of the best runner-up that has one.
         kept, rest, total = fill(passages[1:])
         cut = [passages[0]] + rest
+        for p in passages[1:] if not kept and budget - total > MIN_PASSAGE_TOKENS else []:
+            part = longest_excerpt(p)
+            if part is not None:
+                kept, truncated = [part], part.n
+                total = measure(kept, history)
+                break
     cut.sort(key=lambda p: p.n)
     return Packed(kept, cut, history, dropped, total, budget, truncated)
 
