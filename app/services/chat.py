@@ -361,6 +361,12 @@ class ChatService:
             lo, hi = focus.get(src.n, (src.start - at, src.end - at))
             focus[src.n] = (min(lo, src.start - at), max(hi, src.end - at))
         packed = pack(question, candidates, hist, build, model, window, model.max_tokens, focus)
+        if not packed.passages and evidence:
+            # The evidence line repeats sentences of the passages; where it alone leaves no room for
+            # any of them (SmolLM2 spends several tokens on a Chinese character), the passages go
+            # without it: the excerpt is still centred on the evidence.
+            evidence = []
+            packed = pack(question, candidates, hist, build, model, window, model.max_tokens, focus)
         # Number the passages that made it 1..k, in rank order, so the citations are contiguous.
         kept_idx = [p.n - 1 for p in packed.passages]
         # A passage sent only in part is a source (it was used) and also reported as cut.

@@ -195,3 +195,36 @@ def test_the_model_reads_the_best_passage_last_with_the_quoted_sentence_named():
     assert prompt.index("[2] (") < prompt.index("[1] (")
     evidence = prompt.split("Most relevant sentence", 1)[1]
     assert "220 EUR per night in London" in evidence and evidence.split("\n\nQuestion:")[0].rstrip().endswith("[1]")
+
+
+def test_an_evidence_line_that_leaves_no_room_for_any_passage_is_left_out_not_the_passages():
+    # SmolLM2 on a CMRC page: the quoted sentence alone filled the prompt budget and the question
+    # failed with "leave no room for any passage".  The passage must still reach the model.
+    from app.rag import prompts
+    from app.rag.budget import SAFETY_TOKENS
+
+    long_sentence = ("In London the hotel limit is 220 EUR per night for every employee on any approved "
+                     "business trip whatever the season the length of the stay or the booking channel "
+                     "used and whether or not a client pays for part of it in the end")
+    policy = "Travel policy. " + long_sentence + ". " + "Other rules apply to meals and taxis. " * 10
+    emb = BagOfWordsEmbedder()
+    model = ScriptedModel("220 EUR per night [1].")
+    chat = ChatService(Settings(), FakeLibrary({"hr": FakeKB("hr", {"/docs/travel.md": policy}, emb)}, emb),
+                       model=model)
+    question = "What is the hotel limit per night in London?"
+    base = model.prompt_tokens(prompts.answer_messages(question, [], [], "en", chat.settings.answer))
+    # Room for a 45-word excerpt of the passage, but not for it beside the 50-word evidence line.
+    model.n_ctx = base + 45 + model.max_tokens + SAFETY_TOKENS
+    seen = []
+    real = model.stream
+
+    def stream(messages, **kw):
+        seen.append(messages[-1]["content"])
+        return real(messages, **kw)
+
+    model.stream = stream
+    answer = chat.ask(question, ["hr"])
+    assert answer.quote is not None and "220 EUR" in answer.quote.text
+    assert seen and "Most relevant sentence" not in seen[-1] and "220 EUR" in seen[-1]
+    assert [s.path for s in answer.sources] == ["/docs/travel.md"] and answer.timings["truncated_passage"]
+    assert not answer.not_found and answer.timings["prompt_tokens"] + model.max_tokens <= model.n_ctx
