@@ -84,14 +84,16 @@ def test_a_long_best_passage_is_sent_around_its_evidence_with_its_opening_senten
     assert plain.startswith(opening + " f0 f1") and evidence not in plain
 
 
+def build_with_evidence(question, ps, history):
+    """`build`, plus an evidence line for passage 1 that alone is over a 300-token budget."""
+    msgs = build(question, ps, history)
+    if any(p.n == 1 for p in ps):
+        msgs[-1]["content"] += " evidence" * 200
+    return msgs
+
+
 def test_when_no_excerpt_of_the_best_passage_fits_the_runners_up_are_sent():
     # What the prompt adds for passage 1 (its evidence line) alone is over the budget.
-    def build_with_evidence(question, ps, history):
-        msgs = build(question, ps, history)
-        if any(p.n == 1 for p in ps):
-            msgs[-1]["content"] += " evidence" * 200
-        return msgs
-
     out = pack("q?", passages(400, 20, 30), [], build_with_evidence, WordCounter(), n_ctx=300, max_tokens=100)
     assert [p.n for p in out.passages] == [2, 3] and out.truncated is None
     assert [p.n for p in out.cut] == [1] and out.prompt_tokens <= out.budget
@@ -100,13 +102,8 @@ def test_when_no_excerpt_of_the_best_passage_fits_the_runners_up_are_sent():
 def test_when_no_passage_fits_whole_an_excerpt_of_the_best_runner_up_that_fits_is_sent():
     # Passage 1's evidence line alone is over the budget and passages 2 and 3 are each longer
     # than the budget (SmolLM2 on merged Chinese pages): an excerpt of 2 goes, never no passage.
-    def build_with_evidence(question, ps, history):
-        msgs = build(question, ps, history)
-        if any(p.n == 1 for p in ps):
-            msgs[-1]["content"] += " evidence" * 200
-        return msgs
-
-    out = pack("q?", passages(400, 500, 500), [], build_with_evidence, WordCounter(), n_ctx=300, max_tokens=100)
+    ps = passages(400, 500, 500)
+    out = pack("q?", ps, [], build_with_evidence, WordCounter(), n_ctx=300, max_tokens=100)
     assert [p.n for p in out.passages] == [2] and out.truncated == 2
-    assert 0 < len(out.passages[0].text) < len(passages(400, 500, 500)[1].text)
+    assert 0 < len(out.passages[0].text) < len(ps[1].text)
     assert [p.n for p in out.cut] == [1, 2, 3] and out.prompt_tokens <= out.budget

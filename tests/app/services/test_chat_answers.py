@@ -176,9 +176,9 @@ def test_a_tiny_model_gets_no_worked_examples(tmp_path):
     assert seen == {"tiny.gguf": 2, "big.gguf": 8}  # system + 3 worked turns + the question
 
 
-def test_the_model_reads_the_best_passage_last_with_the_quoted_sentence_named():
-    chat, model = _chat("220 EUR per night [1].")
-    seen = []
+def _record_prompts(model: ScriptedModel) -> list[str]:
+    """The last message of every prompt `model` is given, in order."""
+    seen: list[str] = []
     real = model.stream
 
     def stream(messages, **kw):
@@ -186,6 +186,12 @@ def test_the_model_reads_the_best_passage_last_with_the_quoted_sentence_named():
         return real(messages, **kw)
 
     model.stream = stream
+    return seen
+
+
+def test_the_model_reads_the_best_passage_last_with_the_quoted_sentence_named():
+    chat, model = _chat("220 EUR per night [1].")
+    seen = _record_prompts(model)
     chat.settings.retrieval.score_threshold = 0.0  # both passages reach the model
     answer = chat.ask("What is the hotel limit per night in London?", ["hr"])
     prompt = seen[-1]
@@ -215,14 +221,7 @@ def test_an_evidence_line_that_leaves_no_room_for_any_passage_is_left_out_not_th
     base = model.prompt_tokens(prompts.answer_messages(question, [], [], "en", chat.settings.answer))
     # Room for a 45-word excerpt of the passage, but not for it beside the 50-word evidence line.
     model.n_ctx = base + 45 + model.max_tokens + SAFETY_TOKENS
-    seen = []
-    real = model.stream
-
-    def stream(messages, **kw):
-        seen.append(messages[-1]["content"])
-        return real(messages, **kw)
-
-    model.stream = stream
+    seen = _record_prompts(model)
     answer = chat.ask(question, ["hr"])
     assert answer.quote is not None and "220 EUR" in answer.quote.text
     assert seen and "Most relevant sentence" not in seen[-1] and "220 EUR" in seen[-1]
