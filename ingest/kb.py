@@ -334,7 +334,7 @@ class KnowledgeBase:
             # Before Chroma reads them: on a cut-short index it answers from part of the vectors or
             # aborts the whole process.
             problem = chroma_problem_settled(self.root / "chroma")
-            if problem:
+            if problem and not (chunks == 0 and self._discard_unused_store(problem)):
                 raise self.damaged(problem)
         store = None
         try:
@@ -346,12 +346,42 @@ class KnowledgeBase:
             failure = write_failure(exc, self.name, self.root)
             if failure is not None:
                 raise failure from exc
+            if check and chunks == 0 and self._discard_unused_store(f"Chroma failed to open it ({exc})"):
+                return self._open_store(check=False)
             raise self.damaged(f"its vector store cannot be opened ({type(exc).__name__}: {exc})") from exc
         if check:
             if vectors < chunks:
                 store.close()
                 raise self.damaged(f"its vector store holds {vectors} vectors for {chunks} passages")
         return store
+
+    def _discard_unused_store(self, problem: str) -> bool:
+        """Delete a damaged vector store that no passage needs; whether it was deleted.
+
+        With no passage committed, every vector in it is an interrupted ingest's garbage, and the
+        likeliest damage is an ingest killed while Chroma created its database (its tables half
+        made): asking the user to repair a KB that holds nothing would be absurd.  Only under the
+        writer lock, so a writer creating the store this moment in another process is left alone.
+        """
+        def discard() -> bool:
+            if self.chunk_count():  # a writer committed passages meanwhile: they need these vectors
+                return False
+            log.warning("knowledge base '%s' holds no passages and %s; its vector store is made afresh",
+                        self.name, problem)
+            shutil.rmtree(self.root / "chroma", ignore_errors=True)
+            with self._lock:
+                self._conn.execute("DELETE FROM vector_gc")  # those vectors went with the folder
+            return True
+
+        if self.read_only or not self._embedded:
+            return False
+        if self._writing:  # this object holds the lock already; flock would refuse a second hold
+            return discard()
+        try:
+            with writer_lock(self.root, self.name):
+                return discard()
+        except KnowledgeBaseError:  # WriterBusy, or a folder it cannot write: report the damage
+            return False
 
     @property
     def is_shared(self) -> bool:

@@ -142,3 +142,37 @@ def test_a_chroma_failure_during_a_search_names_the_kb_and_the_repair(hr, monkey
                                                    r"search \(InternalError: .*localkb repair --kb hr$"):
         kb.dense_search(damage.HashEmbedder().embed_query("topic4"), 5)
     kb.close()
+
+
+def _drop_chroma_tables(root: Path) -> None:
+    """What an ingest killed while Chroma created its database leaves: the file, some tables missing."""
+    import sqlite3
+
+    conn = sqlite3.connect(root / "chroma" / "chroma.sqlite3")
+    conn.execute("DROP TABLE segments")
+    conn.commit()
+    conn.close()
+
+
+def test_a_half_made_store_of_a_kb_with_no_passages_is_made_afresh(tmp_path, hr):
+    """A first ingest killed while Chroma made its tables leaves nothing to keep: the next open
+    starts a new store instead of asking for a repair; with passages, the same damage is reported."""
+    empty = KnowledgeBase(tmp_path / "new", "new")
+    empty.store.count()
+    empty.close()
+    _drop_chroma_tables(tmp_path / "new")
+    assert "no such table: segments" in chroma_problem(tmp_path / "new" / "chroma")
+    kb = KnowledgeBase(tmp_path / "new", "new")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Document 1 topic1 about the harbour crane and its yearly inspection.")
+    _ingest(kb, [docs])
+    assert kb.consistency_problems() == [] and kb.chunk_count() == 1
+    hits = kb.dense_search(damage.HashEmbedder().embed_query("harbour crane inspection"), 1)
+    assert kb.chunks([hits[0][0]])[hits[0][0]].path.endswith("a.txt")
+    kb.close()
+
+    _drop_chroma_tables(hr)
+    with pytest.raises(KnowledgeBaseDamaged, match="no such table: segments"):
+        KnowledgeBase(hr, "hr")
+    assert (hr / "chroma" / "chroma.sqlite3").exists()  # the vectors of kept passages stay for the repair
