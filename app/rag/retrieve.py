@@ -101,7 +101,9 @@ class SearchResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-_WORD = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]+", re.UNICODE)
+# Latin, digit and other non-CJK words: Chinese text has no spaces, so "称为AGG01，" must give
+# "agg01", not one token that no English term ever matches.
+_WORD = re.compile(r"[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 

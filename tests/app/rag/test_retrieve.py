@@ -77,6 +77,13 @@ def test_term_coverage_handles_chinese_and_english():
     assert term_coverage([], "anything") == 0.0
 
 
+def test_term_coverage_finds_latin_terms_written_inside_chinese_text():
+    # CMRC: "AGG01的实际功效有哪些？" -- its passage writes "称为AGG01，", with no space before the code.
+    assert term_coverage(["agg01", "实际", "功效"], "这种药物被称为AGG01，其实际功效包括降低血压。") == 1.0
+    assert term_coverage(["iphone", "售价"], "苹果的iPhones售价很高") == 1.0
+    assert term_coverage(["agg02"], "被称为AGG01，") == 0.0
+
+
 def test_real_kb_search_never_returns_deleted_documents(library, tmp_path: Path):
     from app.services.chat import ChatService
 
