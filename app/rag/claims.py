@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ingest.keyword import STOPWORDS, tokenize_for_index
+from ingest.loaders import supported_suffixes
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # A citation marker as models write it: [1], [1, 2], 【2】; the group holds the numbers.
@@ -232,7 +233,7 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*+•·](?=\s)|\d+[.)](?=\s)|\d+、|[一二�
 
 # A file name ("leave.txt", "报销制度.pdf"): the prompt labels each passage with its file, and a
 # model that names its source ("The passage is: (leave.txt)") is citing, not claiming "txt".
-_FILE_NAME = re.compile(r"[\w\-.]+\.(?:txt|md|pdf|docx?|pptx?|xlsx?|csv|tsv|html?|eml|msg|rtf|od[tsp]|epub|json|xml)\b",
+_FILE_NAME = re.compile(r"[\w\-.]+\.(?:%s)\b" % "|".join(sorted((s[1:] for s in supported_suffixes()), key=len, reverse=True)),
                         re.I)
 
 
