@@ -26,7 +26,7 @@ fi
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 step "installing LocalKB and PyInstaller into $VENV"
-pip install -q -e ".[package]"
+CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install -q -e ".[package]"  # portable llama.cpp: see README
 
 # The built-in models, each as one verified file: the default model is joined from its pinned
 # parts and checked against its SHA-256 here, once, so the installed app never joins anything.
