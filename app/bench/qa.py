@@ -224,7 +224,10 @@ def _ask(chat, q: Question, is_answerable: bool, tally: _Tally) -> dict:
     quote = answer.quote.text if answer.quote is not None else ""
     row = {"id": q.id, "question": q.text, "gold": q.answers, "answerable": is_answerable, "answer": answer.text,
            "model_text": answer.model_text, "quote": quote, "not_found": answer.not_found, "fallback": answer.fallback,
-           "statuses": [s.status for s in answer.sentences], "model_ran": t.get("ttft_s") is not None}
+           "statuses": [s.status for s in answer.sentences], "model_ran": t.get("ttft_s") is not None,
+           # What the citation check read: with these, a change to the check can be replayed on
+           # the same answers without running the model again (greedy decoding repeats them).
+           "passages": {s.n: s.text for s in answer.sources}}
     if not is_answerable:
         return row
     tally.em.append(0.0 if answer.not_found else exact_match(predicted, q.answers))
