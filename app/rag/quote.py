@@ -27,7 +27,15 @@ _QUESTION_CHARS = set("的了是在和与及或也就都吗呢吧啊么什哪谁
 _ASKS_NUMBER = re.compile(r"\b(how (many|much|long|old|far|large|big|tall|often)|what (percentage|number|amount|year|"
                           r"date|age)|when|which year|in what year)\b|多少|几|多久|多长|多大|多高|多远|哪一年|哪年|何时|"
                           r"什么时候|多少钱|比例|百分之", re.I)
-_ASKS_NAME = re.compile(r"\b(who|whom|whose|which (team|company|city|country|person))\b|谁|哪位|哪个人|什么人", re.I)
+_ASKS_NAME = re.compile(r"\b(who|whom|whose|where|(which|what)(\s+\w+)?\s+(team|company|city|country|person|player|venue|"
+                        r"stadium|state|group|band|network|university|school|organi[sz]ation|league|party|coach|artist|club))\b"
+                        r"|谁|哪位|哪个人|什么人", re.I)
+
+# "Super Bowl 50 was an American football game to determine…": the sentence that introduces what
+# the question is about shares most of its words, but answers only "what is X?".
+_INTRODUCES = re.compile(r"^(?:the\s+)?([\w'’\- ]{2,60}?)\s+(?:is|was|are|were)\s+(?:a|an|the|one)\b", re.I)
+_ASKS_WHAT_IT_IS = re.compile(r"^\s*(?:what|who)\s+(?:is|was|are|were)\s+(?:a|an|the)?\s*[\w'’\- ]+\??\s*$", re.I)
+INTRODUCTION_PENALTY = 0.1
 
 MAX_PASSAGES = 4  # sentences come from the best few passages only
 MAX_CHARS = 360  # a quote longer than this is cut at a sentence
@@ -130,6 +138,7 @@ def best_quote(question: str, passages: Sequence[tuple[int, str, float]], *,
     wants_number = bool(_ASKS_NUMBER.search(question))
     wants_name = bool(_ASKS_NAME.search(question))
     top_score = max(c.passage_score for c in cands) or 1.0
+    asks_what_it_is = bool(_ASKS_WHAT_IT_IS.match(flat_q))
 
     for i, c in enumerate(cands):
         s = 0.55 * lexical[i]
@@ -142,6 +151,9 @@ def best_quote(question: str, passages: Sequence[tuple[int, str, float]], *,
             s += 0.08
         if not (c.words - q_words) and not fresh_numbers:
             s -= 0.15  # only restates the question
+        m = None if asks_what_it_is else _INTRODUCES.match(c.text)
+        if m and content_words(m.group(1)) and content_words(m.group(1)) <= q_words:
+            s -= INTRODUCTION_PENALTY
         if c.text.rstrip().endswith(("?", "？")):
             s -= 0.3  # a question (a FAQ heading, say) is not its own answer
         s += 0.15 * (c.passage_score / top_score) - 0.03 * c.rank

@@ -58,3 +58,16 @@ def test_a_faq_heading_is_never_quoted_beside_its_answer():
     quote = best_quote("FieldLogger 的保修期是多久？", [(1, faq, 0.8)])
     assert all(not p.text.endswith("？") for p in quote.parts)
     assert "两年" in quote.text
+
+
+GAME = ("Super Bowl 50 was an American football game to determine the champion of the National Football League. "
+        "The Denver Broncos defeated the Carolina Panthers 24-10 to earn their third Super Bowl title. "
+        "The game was played at Levi's Stadium in Santa Clara, California.")
+
+
+def test_the_sentence_introducing_the_questions_subject_gives_way_to_the_one_answering():
+    # It shares the most words with every question about the game, but answers only "what is it?".
+    quote = best_quote("Which NFL team won Super Bowl 50?", [(1, GAME, 0.8)], max_sentences=1)
+    assert quote.parts[0].text.startswith("The Denver Broncos defeated")
+    quote = best_quote("What was Super Bowl 50?", [(1, GAME, 0.8)], max_sentences=1)
+    assert quote.parts[0].text.startswith("Super Bowl 50 was an American football game")
