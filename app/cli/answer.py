@@ -77,8 +77,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if event.kind == "quote" and event.quote is not None:
             print("From your documents (quoted):")
             print("  " + event.quote.text)
+            # Two quoted sentences of one passage share its number: list it once.
+            listed: dict[int, object] = {}
             for src in event.quote.sources:
-                print(f"  [{src.n}] {_where(src)}")
+                listed.setdefault(src.n, src)
+            for n, src in listed.items():
+                print(f"  [{n}] {_where(src)}")
             print()
             sys.stdout.flush()
         elif event.kind == "model" and event.detail == "loading":
