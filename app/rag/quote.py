@@ -152,7 +152,8 @@ def best_quote(question: str, passages: Sequence[tuple[int, str, float]], *,
         if not (c.words - q_words) and not fresh_numbers:
             s -= 0.15  # only restates the question
         m = None if asks_what_it_is else _INTRODUCES.match(c.text)
-        if m and content_words(m.group(1)) and content_words(m.group(1)) <= q_words:
+        subject = content_words(m.group(1)) if m else set()
+        if subject and subject <= q_words:
             s -= INTRODUCTION_PENALTY
         if c.text.rstrip().endswith(("?", "？")):
             s -= 0.3  # a question (a FAQ heading, say) is not its own answer
