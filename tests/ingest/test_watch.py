@@ -221,7 +221,8 @@ def test_changes_wait_behind_a_running_ingest_without_an_error(fast_sync, tmp_pa
     library.start_watching()
     wait_until(lambda: library.folders("w")[0].last_sync is not None, "the first sync")
     base = library.open_kb("w")
-    with base.writer():  # what a user's ingest holds while it runs
+    # The first sync records its time just before it lets go of the lock: wait for it to let go.
+    with base.writer(wait_s=10):  # what a user's ingest holds while it runs
         (folder / "late.txt").write_text("Text about pangolins, saved during an ingest.")
         wait_until(lambda: library.folders("w")[0].state == "syncing", "the sync to wait its turn")
         time.sleep(0.5)
