@@ -32,6 +32,12 @@ from ingest.types import CHILD_SEPARATOR
 
 log = logging.getLogger(__name__)
 
+# How long a user's ingest or removal waits for the KB's writer lock before it is refused.  Folder
+# sync takes the lock for each round of changes, often for a moment only: a file dropped on the
+# window during that moment must be queued behind it, not refused.  A long ingest in another
+# window or command still refuses, after this wait, with WriterBusy's message.
+WRITE_WAIT_S = 30.0
+
 
 @dataclass(frozen=True)
 class KBInfo:
@@ -333,10 +339,11 @@ class LibraryService:
                 for d in self.open_kb(kb).documents()]
 
     def ingest(self, paths_: Sequence[Path | str], kb: str = "default", progress: ProgressSink | None = None,
-               cancel: CancelToken | None = None, force: bool = False) -> IngestReport:
+               cancel: CancelToken | None = None, force: bool = False, wait_s: float = WRITE_WAIT_S) -> IngestReport:
+        """Read `paths_` into `kb`; waits up to `wait_s` (or until `cancel`) for another writer to finish."""
         base = self.open_kb(kb, create=True)
         started = time.monotonic()
-        with base.writer():
+        with base.writer(wait_s=wait_s, cancel=cancel):
             pipeline = self._pipeline(base, progress, cancel, force)
             events = pipeline.run(paths_)
         return IngestReport(events, sum(e.chunks for e in events if e.state == "ok"), time.monotonic() - started,
@@ -363,10 +370,10 @@ class LibraryService:
                 base.set_meta("embedder", self.embedder().name)
         return self.ingest(targets, kb, progress, cancel, force=True)
 
-    def remove(self, kb: str, paths_: Sequence[Path | str]) -> list[FileEvent]:
+    def remove(self, kb: str, paths_: Sequence[Path | str], wait_s: float = WRITE_WAIT_S) -> list[FileEvent]:
         base = self.open_kb(kb)
         events = []
-        with base.writer():
+        with base.writer(wait_s=wait_s):
             known = {d.path for d in base.documents()}
             for raw in paths_:
                 p = str(Path(raw).expanduser().resolve()) if str(raw) not in known else str(raw)

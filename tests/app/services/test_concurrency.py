@@ -66,10 +66,11 @@ def test_questions_during_an_ingest_in_another_process_see_only_whole_documents(
                 writer.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 pass
+        # A short wait (the default is 30 s) ends in the refusal while the other process writes on.
         with pytest.raises(WriterBusy, match="being changed by another LocalKB window or command"):
-            library.ingest([docs / "memo00.txt"], kb="work")
+            library.ingest([docs / "memo00.txt"], kb="work", wait_s=0.5)
         with pytest.raises(WriterBusy):
-            library.remove("work", [docs / "memo00.txt"])
+            library.remove("work", [docs / "memo00.txt"], wait_s=0.5)
         refused += 1
         while writer.poll() is None:
             sources = chat.search("What is the budget for the project in region 2?", ["work"])
