@@ -101,40 +101,93 @@ def _is_data_table(table: Any) -> bool:
     return table.find("table") is None
 
 
-def _cell_rows(table: Any) -> tuple[list[list[str]], bool]:
-    """Cell texts per row (a cell spanning columns padded, so later cells keep their column),
-    and whether the first row is a header the page declares (<thead>, or all <th>)."""
+def _span(cell: Any, attr: str, most: int) -> int:
+    try:
+        return min(max(int(cell.get(attr, 1)), 1), most)
+    except (TypeError, ValueError):
+        return 1
+
+
+# Leading header rows joined into column names ("Revenue / Q3"); deeper ones are rare and a name
+# made of four levels is no longer something a question repeats.
+MAX_HEADER_ROWS = 3
+
+
+def _cell_rows(table: Any) -> tuple[list[list[str]], int]:
+    """Cell texts per row on the table's grid, and how many leading rows are a declared header.
+
+    HTML's own table model, which no parser we use applies: a cell spanning rows fills that
+    column in the rows below (so each row keeps its key: "Region: East" on every East row, not
+    only the first, and the cells after it keep their columns), a header cell spanning columns
+    names each of them ("Revenue" over Q1..Q4); a data cell spanning columns is read once.
+    Header rows are those in <thead>, or leading rows of <th> cells only.
+    """
     rows: list[list[str]] = []
-    declared = False
+    header_rows = 0
+    in_header = True
+    above: dict[int, tuple[str, int]] = {}  # column -> (text, rows still to fill) of a rowspan above
     for tr in table.find_all("tr"):
-        cells: list[str] = []
-        kinds: list[str] = []
-        for cell in tr.find_all(("td", "th"), recursive=False):
-            cells.append(" ".join(cell.get_text(" ").split()))
-            kinds.append(cell.name)
-            try:
-                span = int(cell.get("colspan", 1))
-            except (TypeError, ValueError):
-                span = 1
-            cells.extend([""] * (min(max(span, 1), 50) - 1))
-        if not any(cells):
+        row: list[str] = []
+        cells = tr.find_all(("td", "th"), recursive=False)
+        header_like = bool(cells) and (tr.find_parent("thead") is not None or all(c.name == "th" for c in cells))
+        for cell in cells:
+            _from_above(row, above)
+            text = " ".join(cell.get_text(" ").split())
+            rowspan = _span(cell, "rowspan", 10_000)
+            for k in range(_span(cell, "colspan", 50)):
+                value = text if k == 0 or header_like else ""
+                if rowspan > 1:
+                    above[len(row)] = (value, rowspan - 1)
+                row.append(value)
+        _from_above(row, above)
+        for column in sorted(c for c in above if c > len(row)):  # spans past this row's last cell
+            row.extend([""] * (column - len(row)))
+            _from_above(row, above)
+        if not any(row):
             continue
-        if not rows:
-            declared = tr.find_parent("thead") is not None or all(k == "th" for k in kinds)
-        rows.append(cells)
-    return rows, declared
+        if in_header and header_like and header_rows < MAX_HEADER_ROWS:
+            header_rows += 1
+        else:
+            in_header = False
+        rows.append(row)
+    if header_rows >= len(rows):  # a table of <th> only: its first row names the rest
+        header_rows = 1 if len(rows) > 1 else 0
+    return rows, header_rows
+
+
+def _from_above(row: list[str], above: dict[int, tuple[str, int]]) -> None:
+    """Fill the columns at the end of `row` that a cell above still spans."""
+    while len(row) in above:
+        text, left = above.pop(len(row))
+        if left > 1:
+            above[len(row)] = (text, left - 1)
+        row.append(text)
+
+
+def _column_names(header_rows: list[list[str]]) -> list[str]:
+    """One name per column from stacked header rows, top-down: "Revenue / Q3"."""
+    width = max(len(r) for r in header_rows)
+    names = []
+    for i in range(width):
+        parts: list[str] = []
+        for r in header_rows:
+            value = r[i] if i < len(r) else ""
+            if value and value not in parts:
+                parts.append(value)
+        names.append(" / ".join(parts))
+    return names
 
 
 def _table(table: Any, out: list[str]) -> None:
     """A data table as rows that carry their column names, its caption as their heading."""
     from ingest.loaders.office import format_row, table_lines
 
-    rows, declared = _cell_rows(table)
+    rows, header_rows = _cell_rows(table)
     caption_tag = table.find("caption")
     caption = " ".join(caption_tag.get_text(" ").split()) if caption_tag else ""
-    if declared and len(rows) > 1 and len(rows[0]) > 1:
-        header = rows[0]
-        lines = [format_row(header, None)] + [format_row(r, header) for r in rows[1:]]
+    if header_rows and len(rows) > header_rows and max(len(r) for r in rows) > 1:
+        header = _column_names(rows[:header_rows])
+        lines = [format_row(header, None)] + [format_row(r, header) for r in rows[header_rows:]]
     else:
         lines = list(table_lines(rows))
     if not lines:

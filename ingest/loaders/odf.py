@@ -112,15 +112,28 @@ def paragraph_text(element: Any) -> tuple[str, list[Any]]:
 
 
 def table_rows(table: Any) -> Iterator[list[str]]:
-    """Cell texts per row; repeated rows and cells expanded (bounded), covered cells left empty."""
+    """Cell texts per row; repeated rows and cells expanded (bounded).
+
+    A cell covered by one spanning rows above shows that cell's text, so every row keeps its key
+    ("Region: East" on each East row); one covered by a cell spanning columns stays empty (the
+    value is read once).
+    """
     from ingest.loaders.office import MAX_TABLE_COLUMNS
 
+    down: dict[int, tuple[str, int]] = {}  # column -> (text, last row index) of a cell spanning rows
+    index = 0
     for row in table.iter(_ROW):
         cells: list[str] = []
         for cell in row:
             if cell.tag not in (_CELL, _COVERED):
                 continue
             text = " ".join(" ".join(paragraph_text(p)[0] for p in cell.iter(_P, _H)).split())
+            column = len(cells)
+            if cell.tag == _COVERED and not text and column in down and down[column][1] >= index:
+                text = down[column][0]
+            spanned = _int(cell.get(_q("table:number-rows-spanned")))
+            if cell.tag == _CELL and spanned > 1 and text:
+                down[column] = (text, index + spanned - 1)
             repeat = int(cell.get(_q("table:number-columns-repeated"), "1") or 1)
             # A sheet's last cell is often repeated to column 1024 or 16384: pad only while it matters.
             repeat = min(repeat, MAX_REPEAT if text else max(0, MAX_TABLE_COLUMNS - len(cells)))
@@ -128,8 +141,16 @@ def table_rows(table: Any) -> Iterator[list[str]]:
             if len(cells) >= MAX_TABLE_COLUMNS:
                 break
         repeat = int(row.get(_q("table:number-rows-repeated"), "1") or 1)
+        index += repeat
         for _ in range(min(repeat, MAX_REPEAT) if any(cells) else 1):
             yield cells
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 1)
+    except ValueError:
+        return 1
 
 
 def _body_lines(element: Any, lines: list[tuple[int, str | None] | str], styles: dict[str, str]) -> None:

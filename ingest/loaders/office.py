@@ -173,14 +173,35 @@ def _docx_table_rows(table: Any) -> Iterator[list[str]]:
 
     # Read the w:tc elements directly: python-docx's row.cells repeats merged cells and raises on
     # rows whose grid does not add up (grid_offset_error.docx), which Word itself tolerates.
-    for tr in table._tbl.tr_lst:
-        cells = []
+    above: dict[int, str] = {}  # grid column -> text of the last cell there
+    for number, tr in enumerate(table._tbl.tr_lst):
+        column = _int_attr(tr, "grid_before", 0)
+        cells = [""] * column
+        own = False  # a row holding only what merged cells above carry into it adds nothing
         for tc in tr.tc_lst:
             paragraphs = ("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in tc.iter(qn("w:p")))
-            cells.append(" ".join(" ".join(paragraphs).split()))
+            text = " ".join(" ".join(paragraphs).split())
+            own = own or bool(text)
+            if not text and getattr(tc, "vMerge", None) == "continue":
+                # A cell merged with the one above shows its text: every row keeps its key
+                # ("Region: East" on each East row), not only the first.
+                text = above.get(column, "")
+            if number:  # a first-row (header) cell merged downwards names its column, it is no value
+                above[column] = text
+            span = max(1, _int_attr(tc, "grid_span", 1))
+            cells.append(text)
             # A cell spanning columns is padded so later cells stay under their header names.
-            cells.extend([""] * (max(1, int(getattr(tc, "grid_span", 1) or 1)) - 1))
-        yield cells
+            cells.extend([""] * (span - 1))
+            column += span
+        if own:
+            yield cells
+
+
+def _int_attr(element: Any, name: str, default: int) -> int:
+    try:
+        return int(getattr(element, name, default) or default)
+    except (TypeError, ValueError):
+        return default
 
 
 def load_docx(path: Path, options: LoadOptions) -> LoadedDocument:

@@ -95,6 +95,35 @@ def test_table_caption_heads_rows_with_declared_header(tmp_path: Path) -> None:
     assert "Closing remarks." in by_path[("Quarterly report",)]
 
 
+def test_spanning_headers_and_row_keys_keep_every_value_under_its_own_column(tmp_path: Path) -> None:
+    page = tmp_path / "sales.html"
+    page.write_text(
+        "<table><caption>Sales</caption><thead>"
+        "<tr><th rowspan=2>Region</th><th rowspan=2>Office</th><th colspan=2>Revenue</th></tr>"
+        "<tr><th>Q3</th><th>Q4</th></tr></thead><tbody>"
+        "<tr><td rowspan=2>East</td><td>Leeds</td><td>1.2 M</td><td>1.4 M</td></tr>"
+        "<tr><td>York</td><td>0.3 M</td><td>0.2 M</td></tr>"
+        "<tr><td>West</td><td>Bath</td><td colspan=2>closed</td></tr>"
+        "</tbody></table>")
+    rows = load_file(page).sections[-1].text.splitlines()
+    assert rows[1] == "Region | Office | Revenue / Q3 | Revenue / Q4"
+    # York's row keeps its region, and its figures stay under their quarters instead of moving left.
+    assert rows[2:] == ["Region: East; Office: Leeds; Revenue / Q3: 1.2 M; Revenue / Q4: 1.4 M",
+                        "Region: East; Office: York; Revenue / Q3: 0.3 M; Revenue / Q4: 0.2 M",
+                        "Region: West; Office: Bath; Revenue / Q3: closed"]
+
+
+def test_a_span_past_a_short_row_and_bad_span_values_do_not_break_the_grid(tmp_path: Path) -> None:
+    page = tmp_path / "odd.html"
+    page.write_text(
+        "<table><tr><th>Item</th><th>Note</th><th>Owner</th></tr>"
+        "<tr><td>Desk</td><td colspan='x'>ok</td><td rowspan=3>Ana</td></tr>"
+        "<tr><td>Lamp</td></tr>"
+        "<tr><td>Chair</td><td rowspan=-4>worn</td></tr></table>")
+    rows = load_file(page).sections[-1].text.splitlines()
+    assert rows[1:] == ["Item: Desk; Note: ok; Owner: Ana", "Item: Lamp; Owner: Ana", "Item: Chair; Note: worn; Owner: Ana"]
+
+
 def test_layout_tables_are_not_data_tables(office: Path) -> None:
     text = "\n".join(s.text for s in load_file(office / "example-steelJIS-datasheet.html").sections)
     assert "C: 0.39 - 0.46; Si: 0.2 - 0.35; Mn: 0.65 - 1.1" in text  # a data table inside the page's layout tables

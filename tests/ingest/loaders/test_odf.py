@@ -55,6 +55,23 @@ def test_odt_caption_heads_its_table(tmp_path: Path) -> None:
     assert "After the table." in by_path[("Sales",)]
 
 
+def test_a_cell_spanning_rows_keys_every_row_it_covers(tmp_path: Path) -> None:
+    def cell(text: str, attrs: str = "") -> str:
+        return f'<table:table-cell {attrs}><text:p>{text}</text:p></table:table-cell>'
+
+    covered = "<table:covered-table-cell/>"
+    down, across = 'table:number-rows-spanned="2"', 'table:number-columns-spanned="2"'
+    body = ('<office:text><table:table>'
+            f'<table:table-row>{cell("Region")}{cell("Office")}{cell("Staff")}</table:table-row>'
+            f'<table:table-row>{cell("East", down)}{cell("Leeds")}{cell("12")}</table:table-row>'
+            f'<table:table-row>{covered}{cell("York")}{cell("4")}</table:table-row>'
+            f'<table:table-row>{cell("West")}{cell("Bath", across)}{covered}</table:table-row>'
+            '</table:table></office:text>')
+    text = load_file(write_odf(tmp_path / "staff.odt", body, "application/vnd.oasis.opendocument.text")).sections[0].text
+    assert "Region: East; Office: York; Staff: 4" in text.splitlines()
+    assert "Region: West; Office: Bath" in text.splitlines()  # a cell spanning columns is read once
+
+
 def test_ods_sheets_with_repeated_cells(tmp_path: Path) -> None:
     body = ('<office:spreadsheet><table:table table:name="Q3">'
             '<table:table-row><table:table-cell><text:p>Region</text:p></table:table-cell>'

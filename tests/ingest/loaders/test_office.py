@@ -171,3 +171,20 @@ def test_docx_table_with_broken_grid_and_nested_tables(office: Path) -> None:
     assert "Merged B1-B3" in load_file(office / "grid_offset_error.docx").sections[0].text
     text = load_file(office / "docx-tables.docx").sections[0].text
     assert "e f g&t h" in text  # the nested table's text is kept inside its cell
+
+
+def test_docx_cells_merged_down_a_column_keep_their_key_on_every_row(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=4, cols=3)
+    values = [("Region", "Office", "Staff"), ("East", "Leeds", "12"), ("", "York", "4"), ("West", "Bath", "7")]
+    for row, cells in zip(table.rows, values):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
+    table.cell(1, 0).merge(table.cell(2, 0))  # "East" spans Leeds and York
+    path = tmp_path / "staff.docx"
+    document.save(str(path))
+    text = load_file(path).sections[0].text
+    assert "Region: East; Office: York; Staff: 4" in text
+    assert "Region: East; Office: Leeds; Staff: 12" in text and "Region: West; Office: Bath; Staff: 7" in text
