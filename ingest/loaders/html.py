@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.loaders.archive import check_zip
-from ingest.loaders.text import TABLE_LEVEL, clean_text, decode_bytes, detect_encoding, read_bounded, sections_from_headings
+from ingest.loaders.text import (TABLE_LEVEL, clean_text, decode_bytes, detect_encoding, looks_like_caption, read_bounded,
+                                 sections_from_headings)
 from ingest.types import LoadedDocument, Section
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ def _flatten(node: Any, out: list[str], pre: bool = False) -> None:
             out.append("\n")
         elif name == "table" and _is_data_table(child):
             _table(child, out)
+        elif name in _CAPTION_TAGS and _caption_of_next_table(child):
+            continue  # read as the table's caption, not as a paragraph of its own
         elif name in ("td", "th"):
             out.append(" | ")
             _flatten(child, out, pre)
@@ -94,6 +97,25 @@ def _flatten(node: Any, out: list[str], pre: bool = False) -> None:
             out.append("\n")
         else:
             _flatten(child, out, pre)
+
+
+_CAPTION_TAGS = {"p", "div", "span", "b", "strong", "em", "i", "figcaption"}
+_CAPTION_ATTR = "data-localkb-caption"
+
+
+def _caption_of_next_table(tag: Any) -> bool:
+    """Whether `tag` is a "Table 3: ..." paragraph right before a data table without a <caption>;
+    if so, the table is marked to take it as its caption."""
+    from bs4 import Tag
+
+    table = tag.find_next_sibling()
+    if not isinstance(table, Tag) or table.name != "table" or not _is_data_table(table) or table.find("caption"):
+        return False
+    text = " ".join(tag.get_text(" ").split())
+    if not looks_like_caption(text, " ".join(tag.get("class") or [])):
+        return False
+    table[_CAPTION_ATTR] = text
+    return True
 
 
 def _is_data_table(table: Any) -> bool:
@@ -184,7 +206,7 @@ def _table(table: Any, out: list[str]) -> None:
 
     rows, header_rows = _cell_rows(table)
     caption_tag = table.find("caption")
-    caption = " ".join(caption_tag.get_text(" ").split()) if caption_tag else ""
+    caption = " ".join(caption_tag.get_text(" ").split()) if caption_tag else table.get(_CAPTION_ATTR, "")
     if header_rows and len(rows) > header_rows and max(len(r) for r in rows) > 1:
         header = _column_names(rows[:header_rows])
         lines = [format_row(header, None)] + [format_row(r, header) for r in rows[header_rows:]]

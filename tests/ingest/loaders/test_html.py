@@ -95,6 +95,19 @@ def test_table_caption_heads_rows_with_declared_header(tmp_path: Path) -> None:
     assert "Closing remarks." in by_path[("Quarterly report",)]
 
 
+def test_a_table_paragraph_before_a_table_is_its_caption_once(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(
+        "<h1>Quarterly report</h1><p>Figures below.</p><p><b>Table 2: Revenue by region</b></p>"
+        "<table><tr><th>Region</th><th>Q3 revenue</th></tr><tr><td>East</td><td>1.2 M</td></tr></table>"
+        "<p>Table 3 is in the appendix.</p><p>Closing remarks.</p>")
+    by_path = {s.heading_path: s.text for s in load_file(page).sections}
+    assert "Region: East; Q3 revenue: 1.2 M" in by_path[("Quarterly report", "Table 2: Revenue by region")]
+    report = by_path[("Quarterly report",)]
+    assert "Table 2" not in report  # not also left as a paragraph
+    assert "Table 3 is in the appendix." in report  # no table follows it: a plain paragraph
+
+
 def test_spanning_headers_and_row_keys_keep_every_value_under_its_own_column(tmp_path: Path) -> None:
     page = tmp_path / "sales.html"
     page.write_text(
