@@ -95,6 +95,34 @@ def _with_table_rows(page: Any, textpage: Any, text: str, found: list, number: i
     return "\n\n".join([text, *plain]), captioned
 
 
+def _load_damaged(path: Path, options: LoadOptions) -> LoadedDocument | None:
+    """The text pdfminer (through pdfplumber) finds in a PDF pdfium refuses to open; None if none.
+
+    pdfminer rebuilds a broken cross-reference table and, when the page tree is broken, looks
+    for page objects among all objects: a data sheet whose /Pages tree points at a missing object
+    (shared sample 017) is read, where pdfium and pypdf give up.  Only text: no tables, no OCR,
+    and pages this reader cannot place are missed, which the warning says.
+    """
+    import pdfplumber
+
+    sections: list[Section] = []
+    try:
+        with pdfplumber.open(str(path)) as pdf:
+            found = len(pdf.pages)
+            for page in pdf.pages[: options.max_pages]:
+                # Fake bold (each glyph printed twice, slightly offset) would read "DDaattaa".
+                text = clean_text(page.dedupe_chars().extract_text() or "")
+                if len(text.strip()) >= MIN_TEXT_CHARS:
+                    sections.append(Section(text=text, page=page.page_number))
+    except Exception:  # pdfminer raises many kinds of errors on a damaged file; it is corrupt either way
+        return None
+    if not sections:
+        return None
+    warnings = [f"the PDF is damaged: {found} page(s) were recovered by a lenient reader, without tables or OCR; "
+                "pages it could not find are missing and pages are shown as text"]
+    return LoadedDocument(file_type="pdf", sections=sections, pages=found, warnings=warnings)
+
+
 def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
     """PDF: one Section per page with text; scanned pages are OCRed when options.ocr."""
     import pypdfium2 as pdfium
@@ -108,6 +136,9 @@ def load_pdf(path: Path, options: LoadOptions) -> LoadedDocument:
             raise EncryptedFile("encrypted PDF: open it with its password and save an unprotected copy") from None
         if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_SECURITY:
             raise EncryptedFile("PDF uses an unsupported security handler: print it to a new PDF") from None
+        lenient = _load_damaged(path, options)
+        if lenient is not None:
+            return lenient
         raise CorruptFile("corrupt PDF: it could not be opened (damaged, truncated or not a PDF)") from None
 
     warnings: list[str] = []
