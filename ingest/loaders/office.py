@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -241,10 +242,53 @@ def load_docx(path: Path, options: LoadOptions) -> LoadedDocument:
                 continue
             if text:
                 seen.setdefault(text, None)
+    warnings: list[str] = []
+    if not any(s.text.strip() for s in sections) and options.ocr:
+        # Pictures only (a scanned letter pasted into Word): their text is what the file says.
+        parts = document.part.related_parts
+        # Every picture in reading order, inline or floating; a linked one (r:link) is never fetched.
+        ids = document.element.body.xpath(".//a:blip/@r:embed")
+        text = _ocr_pictures((parts[i].blob for i in dict.fromkeys(ids) if i in parts), options, warnings)
+        if text:
+            sections.append(Section(text=text, ocr=True))
     if seen:
         sections.append(Section(text="\n".join(seen), label="headers and footers"))
     title = (document.core_properties.title or "").strip()
-    return LoadedDocument(file_type="docx", sections=sections, title=title)
+    return LoadedDocument(file_type="docx", sections=sections, title=title, warnings=warnings)
+
+
+# Pictures read by OCR in one file without text: enough for a scanned letter or form, bounded so a
+# catalogue of photos does not spend the file's whole time budget.
+MAX_OCR_PICTURES = 50
+
+
+def _ocr_pictures(blobs: Iterable[bytes], options: LoadOptions, warnings: list[str]) -> str:
+    """OCR text of pictures (bytes of PNG, JPEG, ...), in order; pictures PIL cannot read are skipped."""
+    import io
+
+    from PIL import Image
+
+    from ingest.loaders.ocr import MAX_IMAGE_PIXELS, ocr_image
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    texts: list[str] = []
+    for count, blob in enumerate(blobs):
+        if count >= MAX_OCR_PICTURES:
+            warnings.append(f"only the first {MAX_OCR_PICTURES} pictures were read by OCR")
+            break
+        if options.ocr_deadline is not None and time.monotonic() > options.ocr_deadline:
+            warnings.append("some pictures were not read: OCR ran out of this file's time budget "
+                            "(settings: ingest.file_timeout_s)")
+            break
+        try:
+            image = Image.open(io.BytesIO(blob))
+            image.load()
+        except Exception:  # a WMF/EMF drawing or a damaged picture: nothing to read
+            continue
+        text = ocr_image(image)
+        if text.strip():
+            texts.append(text)
+    return clean_text("\n\n".join(texts))
 
 
 # ---------------------------------------------------------------- pptx
@@ -263,6 +307,19 @@ def _pptx_shape_lines(shapes: Iterable[Any]) -> Iterator[str]:
             text = shape.text_frame.text
             if text.strip():
                 yield text
+
+
+def _pptx_pictures(shapes: Iterable[Any]) -> Iterator[bytes]:
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    for shape in shapes:
+        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+            yield from _pptx_pictures(shape.shapes)
+        elif shape.shape_type == MSO_SHAPE_TYPE.PICTURE:
+            try:
+                yield shape.image.blob
+            except Exception:  # a linked (external) picture has no bytes here, and is never fetched
+                continue
 
 
 def load_pptx(path: Path, options: LoadOptions) -> LoadedDocument:
@@ -291,6 +348,11 @@ def load_pptx(path: Path, options: LoadOptions) -> LoadedDocument:
         text = clean_text("\n".join(lines).replace("\x0b", "\n"))
         if text:
             sections.append(Section(text=text, page=number, heading_path=(title,) if title else ()))
+        elif options.ocr:
+            # A slide that is only pictures (a scanned page, a screenshot of a table): read them.
+            text = _ocr_pictures(_pptx_pictures(slide.shapes), options, warnings)
+            if text:
+                sections.append(Section(text=text, page=number, ocr=True))
     title = (presentation.core_properties.title or "").strip()
     return LoadedDocument(file_type="pptx", sections=sections, pages=len(slides), title=title, warnings=warnings)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import EncryptedFile
+from ingest.errors import EmptyDocument, EncryptedFile
 from ingest.loaders import LoadOptions, load_file
 from ingest.loaders import office
 
@@ -188,3 +188,43 @@ def test_docx_cells_merged_down_a_column_keep_their_key_on_every_row(tmp_path: P
     text = load_file(path).sections[0].text
     assert "Region: East; Office: York; Staff: 4" in text
     assert "Region: East; Office: Leeds; Staff: 12" in text and "Region: West; Office: Bath; Staff: 7" in text
+
+
+def _picture_of(text: str, path: Path) -> Path:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (900, 140), "white")
+    ImageDraw.Draw(image).text((30, 40), text, fill="black", font=ImageFont.load_default(size=44))
+    image.save(path)
+    return path
+
+
+def test_a_word_file_of_pictures_only_is_read_by_ocr(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_picture(str(_picture_of("Invoice number 48213", tmp_path / "scan.png")))
+    path = tmp_path / "scan.docx"
+    document.save(str(path))
+    loaded = load_file(path)
+    assert loaded.sections[0].ocr and "48213" in loaded.sections[0].text
+    with pytest.raises(EmptyDocument, match="OCR is off"):
+        load_file(path, LoadOptions(ocr=False))
+
+
+def test_a_slide_of_pictures_only_is_read_by_ocr_and_a_slide_with_text_is_not(tmp_path: Path) -> None:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    picture = _picture_of("Invoice number 48213", tmp_path / "scan.png")
+    only_picture = deck.slides.add_slide(deck.slide_layouts[6])
+    only_picture.shapes.add_picture(str(picture), Inches(1), Inches(1))
+    with_text = deck.slides.add_slide(deck.slide_layouts[5])
+    with_text.shapes.title.text = "Summary"
+    with_text.shapes.add_picture(str(_picture_of("Logo text 777", tmp_path / "logo.png")), Inches(1), Inches(3))
+    path = tmp_path / "deck.pptx"
+    deck.save(str(path))
+    by_page = {s.page: s for s in load_file(path).sections}
+    assert by_page[1].ocr and "48213" in by_page[1].text
+    assert not by_page[2].ocr and "777" not in by_page[2].text  # a slide with text keeps its pictures unread
