@@ -13,7 +13,10 @@ from ingest.kb import WriterBusy, writer_lock
 from ingest.progress import CancelToken
 
 
-def _hold_lock(name: str, release: threading.Event, held: threading.Event) -> threading.Thread:
+def _hold_lock(name: str, release_after_s: float | None) -> tuple[threading.Thread, threading.Event]:
+    """Another writer takes the KB's lock now and lets go after `release_after_s` (or when told)."""
+    release, held = threading.Event(), threading.Event()
+
     def run() -> None:
         with writer_lock(kb_dir(name), name):
             held.set()
@@ -22,26 +25,23 @@ def _hold_lock(name: str, release: threading.Event, held: threading.Event) -> th
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert held.wait(10)
-    return thread
+    if release_after_s is not None:
+        # It lets go a moment after the caller has asked for the lock: without a wait, that is refused at once.
+        threading.Timer(release_after_s, release.set).start()
+    return thread, release
 
 
 def test_an_ingest_waits_for_a_brief_writer_then_runs(library, tmp_path: Path) -> None:
     doc = tmp_path / "memo.txt"
     doc.write_text("The parking permit for the north garage costs 35 EUR per month.")
     library.open_kb("work", create=True)
-    release, held = threading.Event(), threading.Event()
-    holder = _hold_lock("work", release, held)
-    # Let go a moment after the ingest has asked for the lock: without the wait it is refused at once.
-    timer = threading.Timer(0.5, release.set)
-    timer.start()
+    holder, _ = _hold_lock("work", release_after_s=0.5)
     report = library.ingest([doc], kb="work")
     holder.join(10)
     assert [e.state for e in report.events if e.state != "started"] == ["ok"]
     assert [d.path for d in library.documents("work")] == [str(doc.resolve())]
 
-    release2, held2 = threading.Event(), threading.Event()
-    holder = _hold_lock("work", release2, held2)
-    threading.Timer(0.5, release2.set).start()
+    holder, _ = _hold_lock("work", release_after_s=0.5)
     events = library.remove("work", [doc])
     holder.join(10)
     assert [e.state for e in events] == ["removed"]
@@ -51,8 +51,7 @@ def test_a_cancelled_wait_is_refused_and_writes_nothing(library, tmp_path: Path)
     doc = tmp_path / "memo.txt"
     doc.write_text("Visitors park in the front yard.")
     library.open_kb("work", create=True)
-    release, held = threading.Event(), threading.Event()
-    holder = _hold_lock("work", release, held)
+    holder, release = _hold_lock("work", release_after_s=None)
     cancel = CancelToken()
     threading.Timer(0.3, cancel.cancel).start()
     try:
