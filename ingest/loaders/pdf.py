@@ -110,6 +110,8 @@ def _load_damaged(path: Path, options: LoadOptions) -> LoadedDocument | None:
         with pdfplumber.open(str(path)) as pdf:
             found = len(pdf.pages)
             for page in pdf.pages[: options.max_pages]:
+                if options.ocr_deadline is not None and time.monotonic() > options.ocr_deadline:
+                    break  # pdfminer is pure Python: a long damaged file is read as far as its time allows
                 # Fake bold (each glyph printed twice, slightly offset) would read "DDaattaa".
                 text = clean_text(page.dedupe_chars().extract_text() or "")
                 if len(text.strip()) >= MIN_TEXT_CHARS:
