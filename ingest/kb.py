@@ -63,6 +63,12 @@ class WriterBusy(KnowledgeBaseError):
     """Another process (or an ingest in this one) is writing the knowledge base; try again later."""
 
 
+# How long one writer waits for another before WriterBusy: a folder sync behind a user's ingest,
+# and a user's ingest or removal behind a sync's round (often a moment).  A long ingest in another
+# window or command is still refused after this wait.
+WRITER_WAIT_S = 30.0
+
+
 @contextmanager
 def writer_lock(root: Path, name: str, wait_s: float = 0.0, cancel=None) -> Iterator[None]:
     """The writer lock of the KB in `root`: an flock, so a second holder is refused whether it is

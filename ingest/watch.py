@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from ingest.ignore import DEFAULT_RULES, IgnoreRules
-from ingest.kb import KnowledgeBase, WriterBusy
+from ingest.kb import WRITER_WAIT_S, KnowledgeBase, WriterBusy
 from ingest.progress import CancelToken, FileEvent
 from ingest.types import file_of
 
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 META_FOLDERS = "sync.folders"
 META_RULES = "sync.ignore_rules"
 META_LAST = "sync.last_sync"
-WRITER_WAIT_S = 30.0  # a sync waits this long behind a user's ingest, then retries on its next round
 
 IngestFiles = Callable[[list[str], CancelToken], list[FileEvent]]
 

@@ -20,7 +20,7 @@ from app import paths
 from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
 from app.settings import Settings
 from ingest.embedder import Embedder
-from ingest.kb import KnowledgeBase, kb_exists, validate_name, writer_lock
+from ingest.kb import WRITER_WAIT_S, KnowledgeBase, kb_exists, validate_name, writer_lock
 from ingest.pipeline import IngestOptions, IngestPipeline
 from ingest.progress import CancelToken, FileEvent, ProgressSink
 from ingest import repair as kb_repair
@@ -31,12 +31,6 @@ from ingest.store import ServerAddress, VectorStore, guarded, open_client
 from ingest.types import CHILD_SEPARATOR
 
 log = logging.getLogger(__name__)
-
-# How long a user's ingest or removal waits for the KB's writer lock before it is refused.  Folder
-# sync takes the lock for each round of changes, often for a moment only: a file dropped on the
-# window during that moment must be queued behind it, not refused.  A long ingest in another
-# window or command still refuses, after this wait, with WriterBusy's message.
-WRITE_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -339,7 +333,7 @@ class LibraryService:
                 for d in self.open_kb(kb).documents()]
 
     def ingest(self, paths_: Sequence[Path | str], kb: str = "default", progress: ProgressSink | None = None,
-               cancel: CancelToken | None = None, force: bool = False, wait_s: float = WRITE_WAIT_S) -> IngestReport:
+               cancel: CancelToken | None = None, force: bool = False, wait_s: float = WRITER_WAIT_S) -> IngestReport:
         """Read `paths_` into `kb`; waits up to `wait_s` (or until `cancel`) for another writer to finish."""
         base = self.open_kb(kb, create=True)
         started = time.monotonic()
@@ -370,7 +364,7 @@ class LibraryService:
                 base.set_meta("embedder", self.embedder().name)
         return self.ingest(targets, kb, progress, cancel, force=True)
 
-    def remove(self, kb: str, paths_: Sequence[Path | str], wait_s: float = WRITE_WAIT_S) -> list[FileEvent]:
+    def remove(self, kb: str, paths_: Sequence[Path | str], wait_s: float = WRITER_WAIT_S) -> list[FileEvent]:
         base = self.open_kb(kb)
         events = []
         with base.writer(wait_s=wait_s):
