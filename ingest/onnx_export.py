@@ -1,7 +1,7 @@
 """ONNX exports of a sentence-transformers model folder, made locally and cached by content hash.
 
-The fast embedder (`ingest.embedder`, runtime "onnx" or "onnx-int8") runs the model's transformer
-through onnxruntime.  Its export is made here from the local model folder, never downloaded:
+The fast embedder (`ingest.embedder`, runtime "openvino", "onnx" or "onnx-int8") runs the model's
+transformer through OpenVINO or onnxruntime.  Its export is made here from the local model folder, never downloaded:
 
   fp32  -- torch.onnx export of the transformer (eager attention, so onnxruntime's BERT optimizer
            can fuse attention, LayerNorm and GELU), then fused: the same maths as torch, faster;

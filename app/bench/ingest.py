@@ -3,7 +3,7 @@
 The embedder is the bottleneck by design (DESIGN.md), so the figure of merit is the ratio of
 full-pipeline chunks/s to embedder-alone chunks/s on the same chunks, measured in one run on the
 same machine; parsing, splitting, keyword indexing and writes should hide behind embedding.
-With several runtimes (`--runtime onnx-int8,torch`), each gets its own KB from the same files in
+With several runtimes (`--runtime openvino,torch`), each gets its own KB from the same files in
 the same run, and the first is compared with the others (`speedup_vs_<runtime>`).
 """
 
@@ -56,7 +56,8 @@ def _one_runtime(source: Path, runtime: str, settings: Settings, kb_name: str, c
         service.close()
     n = len(texts)
     return {
-        "runtime": embedder.runtime, "embedder": embedder.name, "onnx_file": str(embedder.onnx_file or ""),
+        "runtime": embedder.runtime, "backend": embedder.backend, "precision": embedder.precision,
+        "embedder": embedder.name, "onnx_file": str(embedder.onnx_file or ""),
         "files": len(report.events), "ok": report.ok, "failed": report.failed, "chunks": n,
         "pipeline_seconds": round(pipeline_s, 2), "pipeline_chunks_per_s": round(n / pipeline_s, 2),
         "embedder_seconds": round(embed_s, 2), "embedder_chunks_per_s": round(n / embed_s, 2),

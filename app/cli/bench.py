@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--queries", type=int, default=500, help="queries timed with --scale (default 500)")
     r.add_argument("--answers", type=int, default=0, metavar="N",
                    help="with --scale: then answer N questions with the chat model and report peak memory")
-    r.add_argument("--runtime", default=None, choices=("onnx-int8", "onnx", "torch"),
-                   help="embedder runtime (default onnx-int8)")
+    r.add_argument("--runtime", default=None, choices=("openvino", "onnx-int8", "onnx", "torch"),
+                   help="embedder runtime (default openvino)")
     r.add_argument("--json", action="store_true", help="print one JSON document")
     r.set_defaults(handler=cmd_retrieval)
 
@@ -44,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("data", metavar="DATA", help="a SQuAD-format .json file (each paragraph a file) or a folder")
     i.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N SQuAD paragraphs")
     i.add_argument("--runtime", default=None, metavar="R[,R...]",
-                   help="embedder runtimes, each ingesting the same files in this run: onnx-int8 (default), onnx, "
-                        "torch; the first is compared with the others")
+                   help="embedder runtimes, each ingesting the same files in this run: openvino (default), onnx-int8, "
+                        "onnx, torch; the first is compared with the others")
     i.add_argument("--json", action="store_true", help="print one JSON document")
     i.set_defaults(handler=cmd_ingest)
 

@@ -1,4 +1,4 @@
-"""The embedder's runtimes: ONNX fp32 gives torch's vectors, int8 is another embedder, exports are found and kept apart."""
+"""The embedder's runtimes: OpenVINO and ONNX fp32 give torch's vectors, int8 is another embedder, exports are found and kept apart."""
 
 from __future__ import annotations
 
@@ -50,6 +50,67 @@ def test_onnx_fp32_gives_torchs_vectors_and_keeps_its_name(cache, torch_vectors)
     cosine = (vectors * torch_vectors).sum(axis=1)
     assert cosine.min() > 0.9999, cosine  # the same embedder: a KB may hold vectors of both
     assert fp32.name == Embedder(runtime="torch").name
+
+
+def test_openvino_gives_torchs_vectors_and_keeps_its_name(cache, torch_vectors):
+    # The default runtime: bfloat16 on CPUs with AMX or AVX-512 BF16, fp32 elsewhere; either way
+    # close enough to torch's vectors that a KB may hold both (the same bar as fp32 ONNX).
+    openvino = Embedder(runtime="openvino", cache_dir=cache, batch_size=3)
+    vectors = openvino.embed_documents(TEXTS)
+    assert openvino.runtime == "openvino" and openvino.onnx_file.name == "model_fp32.onnx"
+    assert openvino.backend == "openvino" and openvino.precision in ("bf16", "fp32")
+    assert vectors.shape == torch_vectors.shape and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosine = (vectors * torch_vectors).sum(axis=1)
+    assert cosine.min() > 0.9999, cosine
+    assert openvino.name == Embedder(runtime="torch").name == "all-MiniLM-L6-v2"
+    # The one-thread model that embeds queries agrees with the batch model.
+    assert float(openvino.embed_query(TEXTS[0]) @ vectors[0]) > 0.9999
+
+
+def test_the_openvino_runtime_sends_and_records_nothing(cache, tmp_path):
+    # `import openvino` sends a usage event through openvino-telemetry (installed with it) and
+    # writes a client id to ~/intel; the embedder must do neither.
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ingest.embedder import Embedder\n"
+        f"e = Embedder(runtime='openvino', cache_dir=Path({str(cache)!r}))\n"
+        "e.embed_query('hello')\n"
+        "print(e.backend, 'openvino' in sys.modules, any(m.startswith('openvino_telemetry') and sys.modules[m]"
+        " for m in sys.modules))\n"
+    )
+    env = {**os.environ, "HOME": str(tmp_path), "CI": ""}  # the telemetry stays quiet under CI=true
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2], env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["openvino", "True", "False"]
+    assert not (tmp_path / "intel").exists()
+
+
+def test_without_openvino_the_default_runs_on_onnxruntime_under_the_same_name(cache, monkeypatch, caplog):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    with caplog.at_level(logging.INFO, logger="ingest.embedder"):
+        embedder = Embedder(cache_dir=cache)
+    assert embedder.runtime == "onnx" and embedder.name == "all-MiniLM-L6-v2"
+    assert any("openvino is not installed" in r.getMessage() for r in caplog.records)
+
+
+def test_openvino_failing_to_compile_leaves_onnxruntime_with_the_same_vectors(cache, torch_vectors, monkeypatch, caplog):
+    import ingest.embedder as embedder_module
+
+    def broken(*_a):
+        raise RuntimeError("no CPU plugin")
+    monkeypatch.setattr(embedder_module, "_OpenVinoSession", broken)
+    embedder = Embedder(runtime="openvino", cache_dir=cache)
+    with caplog.at_level(logging.WARNING, logger="ingest.embedder"):
+        vectors = embedder.embed_documents(TEXTS)
+    assert embedder.backend == "onnxruntime" and embedder.precision == "fp32"
+    assert (vectors * torch_vectors).sum(axis=1).min() > 0.9999
+    assert any("no CPU plugin" in r.getMessage() for r in caplog.records)
 
 
 def test_int8_is_close_but_another_embedder(cache, torch_vectors):
@@ -142,8 +203,8 @@ def test_unsupported_modules_fall_back_to_torch_with_a_log_line(tmp_path, caplog
     assert any("Dense" in r.getMessage() and "torch" in r.getMessage() for r in caplog.records)
 
 
-def test_the_onnx_runtime_runs_without_torch_installed(cache):
-    Embedder(runtime="onnx-int8", cache_dir=cache).embed_query("make sure the export exists")
+def test_the_default_runtime_runs_without_torch_installed(cache):
+    Embedder(cache_dir=cache).embed_query("make sure the export exists")
     code = (
         "import sys\n"
         "for m in ('torch', 'sentence_transformers', 'transformers'): sys.modules[m] = None\n"
@@ -156,7 +217,7 @@ def test_the_onnx_runtime_runs_without_torch_installed(cache):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=Path(__file__).resolve().parents[2], env=os.environ.copy())
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["onnx-int8", "(2,", "384)", "1.0"]
+    assert out.stdout.split() == ["openvino", "(2,", "384)", "1.0"]
 
 
 @pytest.mark.slow
@@ -167,10 +228,11 @@ def test_the_packaging_command_writes_a_premade_export_the_embedder_finds(tmp_pa
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()) == model / onnx_export.EXPORT_DIRNAME
     monkeypatch.setattr(onnx_export, "can_export", lambda: False)
-    embedder = Embedder(str(model), cache_dir=tmp_path / "empty-cache")
-    assert embedder.runtime == "onnx-int8"
-    embedder.embed_query("loads the pre-made export")
-    assert embedder.onnx_file == model / onnx_export.EXPORT_DIRNAME / "model_int8.onnx"
+    for runtime, file in (("openvino", "model_fp32.onnx"), ("onnx-int8", "model_int8.onnx")):
+        embedder = Embedder(str(model), cache_dir=tmp_path / "empty-cache", runtime=runtime)
+        assert embedder.runtime == runtime
+        embedder.embed_query("loads the pre-made export")
+        assert embedder.onnx_file == model / onnx_export.EXPORT_DIRNAME / file
     assert not (tmp_path / "empty-cache").exists()
 
 

@@ -23,10 +23,13 @@ def test_bench_ingest_compares_runtimes_on_the_same_chunks_in_one_run(tmp_path, 
         {"context": f"Paragraph {i} tells of harbour {i}, its ships and its lighthouse keeper.", "qas": []} for i in range(5)]}]}
     path = tmp_path / "mini.json"
     path.write_text(json.dumps(squad))
-    assert run(["bench", "ingest", str(path), "--runtime", "onnx-int8,torch", "--json"]) == 0
+    assert run(["bench", "ingest", str(path), "--runtime", "openvino,onnx-int8,torch", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["runtimes"]) == {"onnx-int8", "torch"}
-    assert out["runtime"] == "onnx-int8" and out["embedder"].endswith("int8")
+    assert set(out["runtimes"]) == {"openvino", "onnx-int8", "torch"}
+    assert out["runtime"] == "openvino" and out["embedder"] == "all-MiniLM-L6-v2"
+    assert out["precision"] in ("bf16", "fp32")
+    assert out["runtimes"]["onnx-int8"]["embedder"].endswith("int8")
+    assert out["runtimes"]["onnx-int8"]["precision"] == "int8"
     assert out["runtimes"]["torch"]["embedder"] == "all-MiniLM-L6-v2"
     assert out["same_chunks_as_torch"] and out["runtimes"]["torch"]["chunks"] == out["chunks"] == 5
     torch_rate = out["runtimes"]["torch"]["pipeline_chunks_per_s"]

@@ -319,14 +319,13 @@ def test_switching_to_or_from_the_int8_embedder_runtime_asks_to_reindex(qtbot, w
     asked = []
     monkeypatch.setattr("app.gui.main_window.ask_yes_no", lambda *a: asked.append(a[2]) or False)
     new = window.bridge.settings.model_copy(deep=True)
-    new.embedding.runtime = "onnx"  # int8 vectors differ from fp32 ones: the KB would not match
+    new.embedding.runtime = "onnx-int8"  # int8 vectors differ from fp32 ones: the KB would not match
     window.settings_saved(window.bridge.settings, new)
     assert len(asked) == 1 and "default" in asked[0]
-    assert window.bridge.settings.embedding.runtime == "onnx-int8"
-    assert Settings.load().embedding.runtime == "onnx-int8"
-    # fp32 ONNX and torch give the same vectors: switching between them needs no re-index.
+    assert window.bridge.settings.embedding.runtime == "openvino"
+    assert Settings.load().embedding.runtime == "openvino"
+    # OpenVINO, fp32 ONNX and torch give the same vectors: switching between them needs no re-index.
     old = window.bridge.settings.model_copy(deep=True)
-    old.embedding.runtime = "onnx"
     new = old.model_copy(deep=True)
     new.embedding.runtime = "torch"
     window.settings_saved(old, new)

@@ -9,12 +9,12 @@ def test_the_embedder_runtime_setting_picks_the_runtime_and_the_kb_identity():
     library = LibraryService(settings)
     try:
         default = library.embedder()
-        assert default.runtime == "onnx-int8" and default.name.endswith(" int8")
+        assert default.runtime == "openvino" and default.name == "all-MiniLM-L6-v2"
         assert library.embedder() is default  # unchanged settings keep the loaded model
-        settings.embedding.runtime = "onnx"
-        fp32 = library.embedder()
-        assert fp32 is not default
-        assert fp32.runtime == "onnx" and fp32.name == "all-MiniLM-L6-v2"
+        settings.embedding.runtime = "onnx-int8"
+        int8 = library.embedder()
+        assert int8 is not default
+        assert int8.runtime == "onnx-int8" and int8.name == "all-MiniLM-L6-v2 int8"
     finally:
         library.close()
 
