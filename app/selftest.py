@@ -62,6 +62,8 @@ def _run(sample: Path, model_path: Path, out) -> int:
     try:
         report = library.ingest([sample], "sample")
         print(f"self-test: ingested {report.ok} sample files ({report.chunks_added} chunks), {report.failed} failed", file=out)
+        embedder = library.embedder()
+        print(f"self-test: embedder: {embedder.name} ({embedder.backend}, {embedder.precision})", file=out)
         if report.failed or not report.ok:
             for e in report.events:
                 if e.state == "failed":

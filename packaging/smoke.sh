@@ -45,6 +45,9 @@ if ! "${NO_NET[@]}" "${CLEAN_ENV[@]}" "$APP/localkb" --self-test 2>&1 | tee "$OU
     fail "the self-test did not pass (build/smoke/self-test.txt)"
 fi
 grep -q "self-test: OK" "$OUT/self-test.txt" || fail "the self-test did not report OK"
+# The embedder falls back to onnxruntime when the bundle lacks OpenVINO's CPU plugin or ONNX reader.
+grep -q "self-test: embedder: .*(openvino" "$OUT/self-test.txt" \
+    || fail "the embedder did not run on OpenVINO: a library under _internal/openvino/libs is missing (localkb.spec)"
 
 echo "smoke: window, offscreen (cold start: page cache dropped when allowed)"
 sync

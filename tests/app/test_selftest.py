@@ -11,6 +11,7 @@ def test_self_test_passes_and_reports_a_cited_answer(localkb_home):
     assert run_self_test(out) == 0
     text = out.getvalue()
     assert "self-test: OK" in text and "travel_expense_policy.md" in text
+    assert "self-test: embedder: all-MiniLM-L6-v2 (openvino, " in text  # the default runtime, not a fallback
     # It works in a throw-away home: the user's own data is never touched.
     assert not (localkb_home / "kbs").exists()
 
