@@ -209,13 +209,23 @@ class _OpenVinoSession:
         hint = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # bf16, f16 or f32
         self.precision = {"f32": "fp32", "f16": "fp16"}.get(hint, hint)
         self._output = self._compiled.outputs[0]
-        self._requests = threading.local()  # a request serves one thread at a time
+        # Idle requests, each used by one thread at a time.  Not a threading.local: a request
+        # kept there is destroyed when its thread ends, and for Qt's pooled threads that happens
+        # while Python deletes the thread's state, which crashed the process (seen in the
+        # window's end-to-end test).
+        self._idle: list = []
+        self._idle_lock = threading.Lock()
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        request = getattr(self._requests, "r", None)
+        with self._idle_lock:
+            request = self._idle.pop() if self._idle else None
         if request is None:
-            request = self._requests.r = self._compiled.create_infer_request()
-        return request.infer(feed)[self._output]  # a copy: the request's buffer is reused
+            request = self._compiled.create_infer_request()
+        try:
+            return request.infer(feed)[self._output]  # a copy: the request's buffers are reused
+        finally:
+            with self._idle_lock:
+                self._idle.append(request)
 
 
 class _OnnxModel:

@@ -88,6 +88,30 @@ def test_the_openvino_runtime_sends_and_records_nothing(cache, tmp_path):
     assert not (tmp_path / "intel").exists()
 
 
+def test_openvino_survives_the_windows_pooled_threads_ending(cache):
+    # The window embeds on Qt's pooled threads, which end when idle.  An inference request kept
+    # per thread was destroyed while Python deleted the ending thread's state: a segfault.
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from PySide6.QtCore import QCoreApplication, QThreadPool\n"
+        "from ingest.embedder import Embedder\n"
+        "app = QCoreApplication(sys.argv)\n"
+        f"e = Embedder(runtime='openvino', cache_dir=Path({str(cache)!r}))\n"
+        "pool = QThreadPool()\n"
+        "pool.setExpiryTimeout(0)\n"
+        "for _ in range(3):\n"
+        "    pool.start(lambda: e.embed_query('asked on a pooled thread'))\n"
+        "    pool.waitForDone()\n"
+        "    e.embed_query('asked on the main thread')\n"
+        "print('survived')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2], env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
+    assert out.stdout.split() == ["survived"]
+
+
 def test_without_openvino_the_default_runs_on_onnxruntime_under_the_same_name(cache, monkeypatch, caplog):
     import importlib.util
 
