@@ -31,9 +31,12 @@ import importlib.util
 import json
 import logging
 import os
+import queue
 import re
 import sys
 import threading
+import weakref
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,34 +201,51 @@ class _OpenVinoSession:
     """The export compiled by OpenVINO for the CPU with a fixed number of threads.
 
     OpenVINO's default precision is kept: bfloat16 where the CPU computes it natively (AMX,
-    AVX-512 BF16), fp32 elsewhere.  Threads are not pinned to cores: parser processes share them."""
+    AVX-512 BF16), fp32 elsewhere.  Threads are not pinned to cores: parser processes share them.
+
+    Every OpenVINO object is made, used and destroyed on one thread of its own; callers hand it
+    their batches.  OpenVINO's objects dropped elsewhere crashed the process: an inference request
+    kept per thread was destroyed while Python deleted the state of one of the window's Qt pooled
+    threads (a segfault in the end-to-end test), and the suite crashed once more at a random
+    point, as a collected object would."""
 
     def __init__(self, file: Path, threads: int) -> None:
-        ov = _import_openvino()
-        core = ov.Core()
-        self._compiled = core.compile_model(core.read_model(str(file)), "CPU", {
-            "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False})
-        self.inputs = {i.get_any_name() for i in self._compiled.inputs}
-        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # bf16, f16 or f32
-        self.precision = {"f32": "fp32", "f16": "fp16"}.get(hint, hint)
-        self._output = self._compiled.outputs[0]
-        # Idle requests, each used by one thread at a time.  Not a threading.local: a request
-        # kept there is destroyed when its thread ends, and for Qt's pooled threads that happens
-        # while Python deletes the thread's state, which crashed the process (seen in the
-        # window's end-to-end test).
-        self._idle: list = []
-        self._idle_lock = threading.Lock()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        ready: Future = Future()
+        threading.Thread(target=_openvino_worker, args=(file, threads, self._jobs, ready), name="openvino",
+                         daemon=True).start()
+        self.inputs, self.precision = ready.result()  # a file OpenVINO cannot compile raises here
+        # When this session goes, its worker ends and lets OpenVINO's objects go on its own thread.
+        weakref.finalize(self, self._jobs.put, None)
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        with self._idle_lock:
-            request = self._idle.pop() if self._idle else None
-        if request is None:
-            request = self._compiled.create_infer_request()
-        try:
-            return request.infer(feed)[self._output]  # a copy: the request's buffers are reused
-        finally:
-            with self._idle_lock:
-                self._idle.append(request)
+        done: Future = Future()
+        self._jobs.put((feed, done))
+        return done.result()
+
+
+def _openvino_worker(file: Path, threads: int, jobs: queue.SimpleQueue, ready: Future) -> None:
+    try:
+        ov = _import_openvino()
+        core = ov.Core()
+        compiled = core.compile_model(core.read_model(str(file)), "CPU", {
+            "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False})
+        request = compiled.create_infer_request()
+        output = compiled.outputs[0]
+        hint = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # bf16, f16 or f32
+        ready.set_result(({i.get_any_name() for i in compiled.inputs}, {"f32": "fp32", "f16": "fp16"}.get(hint, hint)))
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller, who falls back to onnxruntime
+        ready.set_exception(exc)
+        return
+    try:
+        while (job := jobs.get()) is not None:
+            feed, done = job
+            try:
+                done.set_result(request.infer(feed)[output])  # a copy: the request's buffers are reused
+            except BaseException as exc:  # noqa: BLE001 - the caller's error
+                done.set_exception(exc)
+    finally:
+        del request, output, compiled, core  # here, on this thread, while it runs normally
 
 
 class _OnnxModel:

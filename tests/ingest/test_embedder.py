@@ -112,6 +112,26 @@ def test_openvino_survives_the_windows_pooled_threads_ending(cache):
     assert out.stdout.split() == ["survived"]
 
 
+def test_openvinos_objects_live_and_die_on_their_own_threads(cache):
+    import gc
+    import threading
+
+    def workers():
+        return [t for t in threading.enumerate() if t.name == "openvino"]
+
+    before = set(workers())
+    embedder = Embedder(runtime="openvino", cache_dir=cache)
+    embedder.embed_documents(TEXTS[:2])
+    embedder.embed_query("and the one-thread model")
+    mine = set(workers()) - before
+    assert len(mine) == 2  # the batch model and the query model
+    del embedder
+    gc.collect()
+    for t in mine:  # dropping the embedder ends them, letting OpenVINO's objects go there
+        t.join(timeout=10)
+        assert not t.is_alive()
+
+
 def test_without_openvino_the_default_runs_on_onnxruntime_under_the_same_name(cache, monkeypatch, caplog):
     import importlib.util
 
