@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
 
         bridge.error.connect(self.show_error)
         bridge.kb_damaged.connect(self.offer_rebuild)
-        bridge.kbs_changed.connect(self._check_damaged)
+        bridge.kbs_changed.connect(self._check_kbs)
         bridge.repair_finished.connect(self._repair_finished)
         bridge.info.connect(lambda text: self.messages.show_message(text, error=False))
         failures.failed.connect(self.show_error)
@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         self.progress.close_requested.connect(self.progress_dock.hide)
         self.library.kb_selection_changed.connect(self.chat.set_scope)
         self._warmed: set[str] = set()
+        self._reindex_offered: set[str] = set()
         self.library.kb_selection_changed.connect(self._warm_up)
         self.library.add_files_requested.connect(self.add_paths)
         self.library.sample_requested.connect(self.add_sample)
@@ -211,10 +212,20 @@ class MainWindow(QMainWindow):
         self._rebuilding.add(kb)
         self.bridge.repair_kb(kb)
 
-    def _check_damaged(self, infos: list) -> None:
+    def _check_kbs(self, infos: list) -> None:
         damaged = [k for k in infos if getattr(k, "damaged", "")]
         if damaged and not self.messages.action.isVisible():
             self.offer_rebuild(damaged[0].name, damaged[0].damaged)
+            return
+        # Offered once per session: a user who declines keeps answering from them.
+        other = [k.name for k in infos if getattr(k, "other_embedder", False) and k.name not in self._reindex_offered]
+        if other and not self.messages.action.isVisible():
+            self._reindex_offered.update(other)
+            self.messages.show_message(
+                self.tr("%1 was indexed with another embedding model than the one set now (an earlier version's "
+                        "default, or a settings change). It still answers; new files can be added once it is "
+                        "re-indexed, which reads its files again.").replace("%1", ", ".join(f"'{k}'" for k in other)),
+                error=False, action=self.tr("Re-index"), on_action=lambda: [self.bridge.reindex_kb(k) for k in other])
 
     def _repair_finished(self, kb: str, report: Any) -> None:
         self._rebuilding.discard(kb)

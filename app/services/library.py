@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from app import paths
-from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
+from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError, ModelError
 from app.settings import Settings
 from ingest.embedder import Embedder
 from ingest.kb import WRITER_WAIT_S, KnowledgeBase, kb_exists, validate_name, writer_lock
@@ -40,6 +40,9 @@ class KBInfo:
     chunks: int
     embedder: str
     damaged: str = ""  # why it cannot be used until repaired; '' when it is sound
+    # Indexed by another embedder than the one set now (e.g. the int8 default of earlier
+    # versions): it still answers, but takes no new files until it is re-indexed.
+    other_embedder: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,10 @@ class LibraryService:
 
     def list_kbs(self) -> list[KBInfo]:
         """Every knowledge base; a damaged one is listed with why, so it can be repaired."""
+        try:
+            current = self.embedder().name  # names the embedder without loading its model
+        except ModelError:
+            current = ""
         out = []
         for name in self.kb_names():
             try:
@@ -246,7 +253,8 @@ class LibraryService:
             except KnowledgeBaseDamaged as exc:
                 out.append(KBInfo(name, 0, 0, "", str(exc)))
                 continue
-            out.append(KBInfo(name, docs, chunks, kb.meta("embedder") or ""))
+            used = kb.meta("embedder") or ""
+            out.append(KBInfo(name, docs, chunks, used, other_embedder=bool(chunks and used and current and used != current)))
         return out
 
     def repair(self, kb: str, progress: ProgressSink | None = None,

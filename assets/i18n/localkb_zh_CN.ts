@@ -611,167 +611,177 @@ Embedder: %3</source>
         <translation>把文件或文件夹拖到窗口任意位置即可添加。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="166"/>
+        <location filename="../../app/gui/main_window.py" line="167"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="167"/>
+        <location filename="../../app/gui/main_window.py" line="168"/>
         <source>Add files…</source>
         <translation>添加文件…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="168"/>
+        <location filename="../../app/gui/main_window.py" line="169"/>
         <source>Add a folder…</source>
         <translation>添加文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="169"/>
+        <location filename="../../app/gui/main_window.py" line="170"/>
         <source>Add the sample knowledge base</source>
         <translation>添加示例知识库</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="171"/>
+        <location filename="../../app/gui/main_window.py" line="172"/>
         <source>New conversation</source>
         <translation>新建对话</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="172"/>
+        <location filename="../../app/gui/main_window.py" line="173"/>
         <source>Export conversation…</source>
         <translation>导出对话…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="174"/>
+        <location filename="../../app/gui/main_window.py" line="175"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="175"/>
+        <location filename="../../app/gui/main_window.py" line="176"/>
         <source>&amp;Tools</source>
         <translation>工具(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="176"/>
+        <location filename="../../app/gui/main_window.py" line="177"/>
         <source>Models…</source>
         <translation>模型…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="177"/>
+        <location filename="../../app/gui/main_window.py" line="178"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="178"/>
+        <location filename="../../app/gui/main_window.py" line="179"/>
         <source>Load the model now</source>
         <translation>立即加载模型</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="179"/>
+        <location filename="../../app/gui/main_window.py" line="180"/>
         <source>Open the log folder</source>
         <translation>打开日志文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="181"/>
+        <location filename="../../app/gui/main_window.py" line="182"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="182"/>
-        <location filename="../../app/gui/main_window.py" line="339"/>
+        <location filename="../../app/gui/main_window.py" line="183"/>
+        <location filename="../../app/gui/main_window.py" line="350"/>
         <source>About LocalKB</source>
         <translation>关于 LocalKB</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="206"/>
+        <location filename="../../app/gui/main_window.py" line="207"/>
         <source>Rebuilding reads it again from what is left of it and from your files; the damaged files are kept aside.</source>
         <translation>重建会从它残存的内容和你的文件重新读取；损坏的文件会另存一旁。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="208"/>
+        <location filename="../../app/gui/main_window.py" line="209"/>
         <source>Rebuild &apos;%1&apos;</source>
         <translation>重建“%1”</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="224"/>
+        <location filename="../../app/gui/main_window.py" line="225"/>
+        <source>%1 was indexed with another embedding model than the one set now (an earlier version&apos;s default, or a settings change). It still answers; new files can be added once it is re-indexed, which reads its files again.</source>
+        <translation>%1 使用的嵌入模型与当前设置的不同（早期版本的默认模型，或设置已更改）。它仍可回答问题；重新索引（会重新读取其文件）后才能添加新文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/main_window.py" line="228"/>
+        <source>Re-index</source>
+        <translation>重新索引</translation>
+    </message>
+    <message>
+        <location filename="../../app/gui/main_window.py" line="235"/>
         <source>Knowledge base &apos;%1&apos; could not be fully rebuilt: %2</source>
         <translation>知识库“%1”未能完全重建：%2</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="228"/>
+        <location filename="../../app/gui/main_window.py" line="239"/>
         <source>Knowledge base &apos;%1&apos; is sound: nothing needed rebuilding.</source>
         <translation>知识库“%1”完好，无需重建。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="231"/>
+        <location filename="../../app/gui/main_window.py" line="242"/>
         <source>Knowledge base &apos;%1&apos; was rebuilt: %2.</source>
         <translation>知识库“%1”已重建：%2。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/gui/main_window.py" line="233"/>
+        <location filename="../../app/gui/main_window.py" line="244"/>
         <source>%n file(s) it held are gone from disk.</source>
         <translation>
             <numerusform>其中 %n 个文件已不在磁盘上。</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="235"/>
+        <location filename="../../app/gui/main_window.py" line="246"/>
         <source>The damaged files were kept in %1.</source>
         <translation>损坏的文件保存在 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="240"/>
+        <location filename="../../app/gui/main_window.py" line="251"/>
         <source>no model</source>
         <translation>无模型</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="241"/>
+        <location filename="../../app/gui/main_window.py" line="252"/>
         <source>not loaded (loads with the first question)</source>
         <translation>未加载（首次提问时加载）</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="242"/>
+        <location filename="../../app/gui/main_window.py" line="253"/>
         <source>loading…</source>
         <translation>加载中…</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="242"/>
+        <location filename="../../app/gui/main_window.py" line="253"/>
         <source>ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="244"/>
+        <location filename="../../app/gui/main_window.py" line="255"/>
         <source>Model: %1 — %2</source>
         <translation>模型：%1 — %2</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="274"/>
+        <location filename="../../app/gui/main_window.py" line="285"/>
         <source>How much can I spend on a hotel night when travelling?</source>
         <translation>出差时每晚住宿费用的上限是多少？</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="317"/>
+        <location filename="../../app/gui/main_window.py" line="328"/>
         <source>Re-index with the new embedder?</source>
         <translation>使用新的嵌入模型重新索引？</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="318"/>
+        <location filename="../../app/gui/main_window.py" line="329"/>
         <source>These knowledge bases were indexed with another embedding model: %1.
 Vectors from two models cannot be mixed, so they must be re-indexed to use the new one. Re-index now?</source>
         <translation>以下知识库是用另一个嵌入模型建立索引的：%1。
 两个模型的向量不能混用，必须重新索引才能使用新模型。现在重新索引吗？</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="329"/>
+        <location filename="../../app/gui/main_window.py" line="340"/>
         <source>The embedder was not changed, so your knowledge bases stay searchable.</source>
         <translation>嵌入模型没有更改，你的知识库仍可正常检索。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="334"/>
+        <location filename="../../app/gui/main_window.py" line="345"/>
         <source>The interface language changes when LocalKB is restarted.</source>
         <translation>界面语言将在重新启动 LocalKB 后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/gui/main_window.py" line="340"/>
+        <location filename="../../app/gui/main_window.py" line="351"/>
         <source>&lt;b&gt;LocalKB&lt;/b&gt;&lt;br&gt;Ask questions about your own files, offline.&lt;br&gt;Data folder: %1&lt;br&gt;Log file: %2</source>
         <translation>&lt;b&gt;LocalKB&lt;/b&gt;&lt;br&gt;离线地向你自己的文件提问。&lt;br&gt;数据文件夹：%1&lt;br&gt;日志文件：%2</translation>
     </message>

@@ -193,3 +193,38 @@ def test_killing_the_engine_while_it_answers_and_syncs(qtbot, tmp_path, localkb_
     finally:
         window.bridge.shutdown()
         host.shutdown()
+
+
+class OtherEmbedderLibrary(FakeLibrary):
+    """'hr' was indexed by another embedder (an earlier version's default) until re-indexed."""
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        self.kbs["hr"] = {}
+
+    def list_kbs(self) -> list[KBInfo]:
+        done = any(kb == "hr" for kb, _ in getattr(self, "reindexed", []))
+        return [KBInfo("hr", 3, 12, "all-MiniLM-L6-v2 int8", other_embedder=not done)]
+
+
+def test_a_kb_of_another_embedder_is_offered_a_reindex_once(qtbot):
+    library = OtherEmbedderLibrary()
+    window = _window(qtbot, library)
+    bar = window.messages
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.action.isVisible())
+    assert bar.label.text().startswith("'hr' was indexed with another embedding model")
+    assert bar.action.text() == "Re-index"
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        bar.action.click()
+    assert library.reindexed == [("hr", None)]
+
+
+def test_a_declined_reindex_is_not_offered_again_in_the_session(qtbot):
+    library = OtherEmbedderLibrary()
+    window = _window(qtbot, library)
+    bar = window.messages
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.action.isVisible())
+    bar.hide()  # dismissed: the KB keeps answering as it is
+    with qtbot.waitSignal(window.bridge.kbs_changed, timeout=5000):
+        window.bridge.refresh_kbs()
+    assert not bar.isVisible() and not getattr(library, "reindexed", [])

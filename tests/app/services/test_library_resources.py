@@ -41,3 +41,24 @@ def test_a_kb_says_which_languages_its_passages_are_in(library, tmp_path):
     assert not library.open_kb("en-only").has_language("zh")
     assert library.open_kb("en-only").has_language("en")
     assert library.open_kb("mixed").has_language("zh")
+
+
+def test_a_kb_indexed_by_another_embedder_is_listed_as_such(tmp_path):
+    # An earlier version's default was int8: after the update its KBs must be offered a re-index.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The boiler room is inspected every spring by the facilities team.")
+    settings = Settings()
+    settings.embedding.runtime = "onnx-int8"
+    library = LibraryService(settings)
+    try:
+        library.ingest([docs], "old")
+        library.create_kb("empty")
+        assert [(k.name, k.other_embedder) for k in library.list_kbs()] == [("empty", False), ("old", False)]
+        settings.embedding.runtime = "openvino"
+        old = {k.name: k for k in library.list_kbs()}["old"]
+        assert old.other_embedder and old.embedder == "all-MiniLM-L6-v2 int8"
+        library.reindex("old")
+        assert [(k.name, k.other_embedder) for k in library.list_kbs()] == [("empty", False), ("old", False)]
+    finally:
+        library.close()
