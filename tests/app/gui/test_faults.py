@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import KnowledgeBaseDamaged, KnowledgeBaseError
+from app.errors import KnowledgeBaseDamaged
 from app.gui import build_window
 from app.services.library import KBInfo
 from app.settings import Settings
