@@ -216,7 +216,8 @@ class _OpenVinoSession:
                          daemon=True).start()
         self.inputs, self.precision = ready.result()  # a file OpenVINO cannot compile raises here
         # When this session goes, its worker ends and lets OpenVINO's objects go on its own thread.
-        weakref.finalize(self, self._jobs.put, None)
+        # Not at interpreter exit: the process's end frees them, with no destructor racing shutdown.
+        weakref.finalize(self, self._jobs.put, None).atexit = False
 
     def run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         done: Future = Future()
