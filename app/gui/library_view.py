@@ -46,6 +46,7 @@ class LibraryView(QWidget):
         self.bridge = bridge
         self._kbs: list[Any] = []
         self._wanted_current: str | None = None
+        self._shown_kb: str | None = None  # the KB whose folders and documents are on screen
 
         self.kb_list = QListWidget()
         self.kb_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -301,6 +302,11 @@ class LibraryView(QWidget):
     def _current_changed(self) -> None:
         self._update_buttons()
         kb = self.current_kb()
+        if kb == self._shown_kb:
+            # The KB list was rebuilt around the same KB (every refresh re-selects it): its folders
+            # and documents stay on screen instead of blanking until their refresh returns.
+            return
+        self._shown_kb = kb
         self.folders.set_kb(kb)
         self.model.removeRows(0, self.model.rowCount())
         if kb:

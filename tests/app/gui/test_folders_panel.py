@@ -102,6 +102,20 @@ def test_panel_shows_state_and_last_sync_and_sends_actions(qtbot, window, tmp_pa
     assert library.followed["work"] == []
 
 
+def test_a_refreshed_kb_list_keeps_the_folders_and_documents_on_screen(qtbot, window, tmp_path):
+    # Every KB-list refresh (one after each finished sync) re-selects the current KB; that used to
+    # blank its folders and documents until their refreshes came back (and raced a test in CI).
+    panel = window.library.folders
+    (tmp_path / "a.txt").write_text("Harbour dues are paid monthly.")
+    with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
+        window.bridge.ingest([str(tmp_path / "a.txt")], "work")
+    panel.follow([str(tmp_path)])
+    qtbot.waitUntil(lambda: panel.list.count() == 1 and window.library.model.rowCount() == 1, timeout=10000)
+    with qtbot.waitSignal(window.bridge.kbs_changed, timeout=10000):
+        window.bridge.refresh_kbs()
+    assert panel.list.count() == 1 and window.library.model.rowCount() == 1
+
+
 def test_a_file_saved_in_a_followed_folder_appears_in_the_window(qtbot, tmp_path, embedder, monkeypatch):
     """The real LibraryService (in this process, sharing the test embedder) watching a real folder."""
     monkeypatch.setattr("app.services.library.Embedder", lambda *a, **k: embedder)
