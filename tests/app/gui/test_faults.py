@@ -64,11 +64,17 @@ def _window(qtbot, library):
     return window
 
 
-def test_a_damaged_kb_is_named_on_open_and_rebuilt_with_one_click(qtbot):
-    library = DamagedLibrary()
+def _offered(qtbot, library):
+    """The window on `library`, once its message bar offers a one-click action."""
     window = _window(qtbot, library)
     bar = window.messages
     qtbot.waitUntil(lambda: bar.isVisible() and bar.action.isVisible())
+    return window, bar
+
+
+def test_a_damaged_kb_is_named_on_open_and_rebuilt_with_one_click(qtbot):
+    library = DamagedLibrary()
+    window, bar = _offered(qtbot, library)
     assert bar.label.text().startswith("Knowledge base 'hr' is damaged: its catalogue catalog.sqlite3 is cut short")
     assert "localkb repair" not in bar.label.text()  # the button says it here
     assert bar.action.text() == "Rebuild 'hr'"
@@ -209,9 +215,7 @@ class OtherEmbedderLibrary(FakeLibrary):
 
 def test_a_kb_of_another_embedder_is_offered_a_reindex_once(qtbot):
     library = OtherEmbedderLibrary()
-    window = _window(qtbot, library)
-    bar = window.messages
-    qtbot.waitUntil(lambda: bar.isVisible() and bar.action.isVisible())
+    window, bar = _offered(qtbot, library)
     assert bar.label.text().startswith("'hr' was indexed with another embedding model")
     assert bar.action.text() == "Re-index"
     with qtbot.waitSignal(window.bridge.ingest_finished, timeout=10000):
@@ -221,9 +225,7 @@ def test_a_kb_of_another_embedder_is_offered_a_reindex_once(qtbot):
 
 def test_a_declined_reindex_is_not_offered_again_in_the_session(qtbot):
     library = OtherEmbedderLibrary()
-    window = _window(qtbot, library)
-    bar = window.messages
-    qtbot.waitUntil(lambda: bar.isVisible() and bar.action.isVisible())
+    window, bar = _offered(qtbot, library)
     bar.hide()  # dismissed: the KB keeps answering as it is
     with qtbot.waitSignal(window.bridge.kbs_changed, timeout=5000):
         window.bridge.refresh_kbs()
