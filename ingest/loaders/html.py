@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.loaders.archive import check_zip
+from ingest.loaders.office import MAX_HEADER_ROWS, header_table_lines
 from ingest.loaders.text import (TABLE_LEVEL, clean_text, decode_bytes, detect_encoding, looks_like_caption, read_bounded,
                                  sections_from_headings)
 from ingest.types import LoadedDocument, Section
@@ -130,11 +131,6 @@ def _span(cell: Any, attr: str, most: int) -> int:
         return 1
 
 
-# Leading header rows joined into column names ("Revenue / Q3"); deeper ones are rare and a name
-# made of four levels is no longer something a question repeats.
-MAX_HEADER_ROWS = 3
-
-
 def _cell_rows(table: Any) -> tuple[list[list[str]], int]:
     """Cell texts per row on the table's grid, and how many leading rows are a declared header.
 
@@ -186,32 +182,12 @@ def _from_above(row: list[str], above: dict[int, tuple[str, int]]) -> None:
         row.append(text)
 
 
-def _column_names(header_rows: list[list[str]]) -> list[str]:
-    """One name per column from stacked header rows, top-down: "Revenue / Q3"."""
-    width = max(len(r) for r in header_rows)
-    names = []
-    for i in range(width):
-        parts: list[str] = []
-        for r in header_rows:
-            value = r[i] if i < len(r) else ""
-            if value and value not in parts:
-                parts.append(value)
-        names.append(" / ".join(parts))
-    return names
-
-
 def _table(table: Any, out: list[str]) -> None:
     """A data table as rows that carry their column names, its caption as their heading."""
-    from ingest.loaders.office import format_row, table_lines
-
     rows, header_rows = _cell_rows(table)
     caption_tag = table.find("caption")
     caption = " ".join(caption_tag.get_text(" ").split()) if caption_tag else table.get(_CAPTION_ATTR, "")
-    if header_rows and len(rows) > header_rows and max(len(r) for r in rows) > 1:
-        header = _column_names(rows[:header_rows])
-        lines = [format_row(header, None)] + [format_row(r, header) for r in rows[header_rows:]]
-    else:
-        lines = list(table_lines(rows))
+    lines = header_table_lines(rows, header_rows)
     if not lines:
         return
     body = "\n".join(_MARK_ROW + line for line in lines)

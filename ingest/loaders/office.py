@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 MAX_TABLE_ROWS = 100_000  # per sheet / csv file; beyond this rows are dropped with a warning
 MAX_TABLE_COLUMNS = 512
+# Leading header rows joined into column names ("Revenue / Q3"); deeper ones are rare and a name
+# made of four levels is no longer something a question repeats.
+MAX_HEADER_ROWS = 3
 ROWS_PER_SECTION = 500  # csv rows per Section, so one section never holds a whole database dump
 
 _NUMBER = re.compile(r"^[\s$€£¥%+\-.,()\d]*$")
@@ -169,33 +172,99 @@ def _docx_paragraph_text(paragraph: Any) -> str:
     return text
 
 
-def _docx_table_rows(table: Any) -> Iterator[list[str]]:
+def _docx_table(table: Any) -> tuple[list[list[str]], int]:
+    """Cell texts per row on the table's grid, and how many leading rows are its header.
+
+    Header rows are those Word repeats at the top of each page (w:tblHeader), or, undeclared, a
+    first row whose cells span columns over a second row that names them ("2024" over "Sales |
+    Units", its row key merged down both rows), or that first row alone.  In header rows a cell
+    spanning columns names each of them, as in HTML."""
     from docx.oxml.ns import qn
 
     # Read the w:tc elements directly: python-docx's row.cells repeats merged cells and raises on
     # rows whose grid does not add up (grid_offset_error.docx), which Word itself tolerates.
-    above: dict[int, str] = {}  # grid column -> text of the last cell there
+    above: dict[int, str] = {}  # grid column -> text of the last cell there, below the first row
+    above_any: dict[int, str] = {}  # the same, the first row included (for header reading)
+    rows: list[list[str]] = []  # data reading: a spanning cell once, merged-down keys repeated
+    names: list[list[str]] = []  # header reading of the first rows: a spanning cell in each column it covers
+    spanned: set[int] = set()  # the grid columns the first row's cells spanning columns cover
+    declared = 0
     for number, tr in enumerate(table._tbl.tr_lst):
         column = _int_attr(tr, "grid_before", 0)
-        cells = [""] * column
+        cells, wide, covered = [""] * column, [""] * column, set()
         own = False  # a row holding only what merged cells above carry into it adds nothing
         for tc in tr.tc_lst:
             paragraphs = ("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in tc.iter(qn("w:p")))
             text = " ".join(" ".join(paragraphs).split())
             own = own or bool(text)
+            carried = carried_any = ""
             if not text and getattr(tc, "vMerge", None) == "continue":
                 # A cell merged with the one above shows its text: every row keeps its key
-                # ("Region: East" on each East row), not only the first.
-                text = above.get(column, "")
-            if number:  # a first-row (header) cell merged downwards names its column, it is no value
-                above[column] = text
+                # ("Region: East" on each East row), not only the first.  A first-row (header)
+                # cell merged downwards names its column: it is no value in the rows below.
+                carried, carried_any = above.get(column, ""), above_any.get(column, "")
+            if number:
+                above[column] = text or carried
+            above_any[column] = text or carried_any
             span = max(1, _int_attr(tc, "grid_span", 1))
-            cells.append(text)
+            cells.append(text or carried)
             # A cell spanning columns is padded so later cells stay under their header names.
             cells.extend([""] * (span - 1))
+            wide.extend([text or carried_any] * span)
+            if span > 1:
+                covered.update(range(column, column + span))
             column += span
-        if own:
-            yield cells
+        if not own:
+            continue
+        trpr = tr.trPr
+        # A title spanning the table names no column, even in a repeated header row.
+        if (declared == len(rows) and trpr is not None and trpr.find(qn("w:tblHeader")) is not None
+                and len({c for c in wide if c}) > 1):
+            declared += 1
+        if not rows:
+            spanned = covered
+        if len(rows) < MAX_HEADER_ROWS:
+            names.append(wide)
+        rows.append(cells)
+    header_rows = min(declared, MAX_HEADER_ROWS)
+    if header_rows >= len(rows):  # every row marked as header: the first names the rest
+        header_rows = 1 if len(rows) > 1 else 0
+    elif not header_rows and len(rows) > 1 and spanned and sum(1 for c in rows[0] if c) > 1:
+        if len(rows) > 2 and _names_spanned_columns(rows[1], spanned):
+            header_rows = 2
+        elif looks_like_header(rows[0]):
+            header_rows = 1
+    return names[:header_rows] + rows[header_rows:], header_rows
+
+
+def _names_spanned_columns(row: list[str], spanned: set[int]) -> bool:
+    """A second header row: it names (twice or more) the columns the first row's spanning cells
+    cover, and holds nothing elsewhere (a data row has its own key in the first column)."""
+    under = [c for i, c in enumerate(row) if c and i in spanned]
+    elsewhere = [c for i, c in enumerate(row) if c and i not in spanned]
+    return len(under) > 1 and not elsewhere and not any(_NUMBER.match(c) or len(c) > 80 for c in under)
+
+
+def column_names(header_rows: list[list[str]]) -> list[str]:
+    """One name per column from stacked header rows, top-down: "Revenue / Q3"."""
+    width = max(len(r) for r in header_rows)
+    names = []
+    for i in range(width):
+        parts: list[str] = []
+        for r in header_rows:
+            value = r[i] if i < len(r) else ""
+            if value and value not in parts:
+                parts.append(value)
+        names.append(" / ".join(parts))
+    return names
+
+
+def header_table_lines(rows: list[list[str]], header_rows: int) -> list[str]:
+    """Text lines for a table whose leading `header_rows` rows are known to be its header."""
+    if header_rows and len(rows) > header_rows and max(len(r) for r in rows) > 1:
+        header = column_names(rows[:header_rows])
+        return [format_row(header, None)] + [format_row(r, header) for r in rows[header_rows:]]
+    return list(table_lines(rows))
 
 
 def _int_attr(element: Any, name: str, default: int) -> int:
@@ -219,7 +288,7 @@ def load_docx(path: Path, options: LoadOptions) -> LoadedDocument:
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             caption = pop_caption(lines, last_style)
-            lines.extend(table_block(list(table_lines(_docx_table_rows(block))), caption))
+            lines.extend(table_block(header_table_lines(*_docx_table(block)), caption))
             last_style = ""
             continue
         text = _docx_paragraph_text(block)

@@ -228,3 +228,45 @@ def test_a_slide_of_pictures_only_is_read_by_ocr_and_a_slide_with_text_is_not(tm
     by_page = {s.page: s for s in load_file(path).sections}
     assert by_page[1].ocr and "48213" in by_page[1].text
     assert not by_page[2].ocr and "777" not in by_page[2].text  # a slide with text keeps its pictures unread
+
+
+def _word_table(path: Path, values: list[tuple[str, ...]], merges: list[tuple[int, int, int, int]] = (),
+                repeat_header_rows: int = 0) -> Path:
+    import docx
+    from docx.oxml import OxmlElement
+
+    document = docx.Document()
+    table = document.add_table(rows=len(values), cols=len(values[0]))
+    for row, cells in zip(table.rows, values):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
+    for r1, c1, r2, c2 in merges:
+        table.cell(r1, c1).merge(table.cell(r2, c2))
+    for row in table.rows[:repeat_header_rows]:  # Word's "Repeat as header row at the top of each page"
+        row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    document.save(str(path))
+    return path
+
+
+def test_word_two_row_header_names_each_column_by_its_group_and_its_own_name(tmp_path: Path) -> None:
+    values = [("Region", "2023", "", "2024", ""), ("", "Sales", "Units", "Sales", "Units"),
+              ("North", "10", "5", "12", "6"), ("South", "8", "3", "9", "4")]
+    # "Region" spans both header rows; each year spans its two columns.
+    path = _word_table(tmp_path / "sales.docx", values, [(0, 0, 1, 0), (0, 1, 0, 2), (0, 3, 0, 4)])
+    text = load_file(path).sections[0].text
+    assert "Region: North; 2023 / Sales: 10; 2023 / Units: 5; 2024 / Sales: 12; 2024 / Units: 6" in text
+    assert "Region: South; 2023 / Sales: 8; 2023 / Units: 3; 2024 / Sales: 9; 2024 / Units: 4" in text
+
+
+def test_word_declared_header_rows_are_the_header_even_when_they_look_like_data(tmp_path: Path) -> None:
+    values = [("Name", "Contact", ""), ("", "Phone", "E-mail"), ("Ann", "555 0101", "ann@example.com")]
+    path = _word_table(tmp_path / "staff.docx", values, [(0, 1, 0, 2)], repeat_header_rows=2)
+    text = load_file(path).sections[0].text
+    assert "Name: Ann; Contact / Phone: 555 0101; Contact / E-mail: ann@example.com" in text
+
+
+def test_word_header_cell_spanning_columns_names_both_and_a_data_row_below_it_stays_data(tmp_path: Path) -> None:
+    values = [("Name", "Address", ""), ("Ann", "12 Mill Lane", "Leeds"), ("Bob", "3 High Street", "York")]
+    text = load_file(_word_table(tmp_path / "addresses.docx", values, [(0, 1, 0, 2)])).sections[0].text
+    assert "Name: Ann; Address: 12 Mill Lane; Address: Leeds" in text
+    assert "Name: Bob; Address: 3 High Street; Address: York" in text
