@@ -137,14 +137,19 @@ def _cell_rows(table: Any) -> tuple[list[list[str]], int]:
     HTML's own table model, which no parser we use applies: a cell spanning rows fills that
     column in the rows below (so each row keeps its key: "Region: East" on every East row, not
     only the first, and the cells after it keep their columns), a header cell spanning columns
-    names each of them ("Revenue" over Q1..Q4); a data cell spanning columns is read once.
+    names each of them ("Revenue" over Q1..Q4); a data cell spanning columns is read once; a
+    row span ends with its row group (<thead>, <tbody>).
     Header rows are those in <thead>, or leading rows of <th> cells only.
     """
     rows: list[list[str]] = []
     header_rows = 0
     in_header = True
     above: dict[int, tuple[str, int]] = {}  # column -> (text, rows still to fill) of a rowspan above
+    group = None
     for tr in table.find_all("tr"):
+        if tr.parent is not group:  # a rowspan ends with its <thead>/<tbody>/<tfoot>, as browsers clip it
+            group = tr.parent
+            above.clear()
         row: list[str] = []
         cells = tr.find_all(("td", "th"), recursive=False)
         header_like = bool(cells) and (tr.find_parent("thead") is not None or all(c.name == "th" for c in cells))

@@ -126,6 +126,17 @@ def test_spanning_headers_and_row_keys_keep_every_value_under_its_own_column(tmp
                         "Region: West; Office: Bath; Revenue / Q3: closed"]
 
 
+def test_a_header_cell_spanning_rows_ends_with_its_row_group(tmp_path: Path) -> None:
+    # Browsers clip a rowspan at the end of its <thead>/<tbody>: "Region" names a column, it is no
+    # value of the first data row.
+    page = tmp_path / "regions.html"
+    page.write_text(
+        "<table><thead><tr><th rowspan=3>Region</th><th>Sales</th></tr></thead>"
+        "<tbody><tr><td>East</td><td>120</td></tr><tr><td>West</td><td>80</td></tr></tbody></table>")
+    rows = load_file(page).sections[-1].text.splitlines()
+    assert rows == ["Region | Sales", "Region: East; Sales: 120", "Region: West; Sales: 80"]
+
+
 def test_a_span_past_a_short_row_and_bad_span_values_do_not_break_the_grid(tmp_path: Path) -> None:
     page = tmp_path / "odd.html"
     page.write_text(
