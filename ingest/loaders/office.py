@@ -217,8 +217,9 @@ def _docx_table(table: Any) -> tuple[list[list[str]], int]:
         if not own:
             continue
         trpr = tr.trPr
+        mark = trpr.find(qn("w:tblHeader")) if trpr is not None else None
         # A title spanning the table names no column, even in a repeated header row.
-        if (declared == len(rows) and trpr is not None and trpr.find(qn("w:tblHeader")) is not None
+        if (declared == len(rows) and mark is not None and mark.get(qn("w:val"), "1") not in ("0", "false", "off")
                 and len({c for c in wide if c}) > 1):
             declared += 1
         if not rows:

@@ -265,6 +265,19 @@ def test_word_declared_header_rows_are_the_header_even_when_they_look_like_data(
     assert "Name: Ann; Contact / Phone: 555 0101; Contact / E-mail: ann@example.com" in text
 
 
+def test_word_header_rows_switched_off_are_not_the_header(tmp_path: Path) -> None:
+    from docx.oxml.ns import qn
+
+    values = [("Total", "9"), ("Ann", "4"), ("Bob", "5")]
+    path = _word_table(tmp_path / "totals.docx", values, repeat_header_rows=1)
+    import docx
+
+    document = docx.Document(str(path))
+    document.tables[0].rows[0]._tr.trPr.find(qn("w:tblHeader")).set(qn("w:val"), "0")
+    document.save(str(path))
+    assert load_file(path).sections[0].text.splitlines() == ["Total | 9", "Ann | 4", "Bob | 5"]
+
+
 def test_word_header_cell_spanning_columns_names_both_and_a_data_row_below_it_stays_data(tmp_path: Path) -> None:
     values = [("Name", "Address", ""), ("Ann", "12 Mill Lane", "Leeds"), ("Bob", "3 High Street", "York")]
     text = load_file(_word_table(tmp_path / "addresses.docx", values, [(0, 1, 0, 2)])).sections[0].text
