@@ -602,8 +602,9 @@ class IngestPipeline:
     def _embed_window(self, texts: list[str]) -> np.ndarray | None:
         """Embed a window in batches of similar token length, so little compute goes on padding;
         None when a cancel arrives between batches (a window takes seconds, a batch a fraction)."""
-        counter = getattr(self.embedder, "token_counts", None)
-        lengths = counter(texts) if counter is not None else [len(t) for t in texts]
+        tokenize = getattr(self.embedder, "tokenize", None)
+        encodings = tokenize(texts) if tokenize is not None else None
+        lengths = [len(e.ids) for e in encodings] if encodings is not None else [len(t) for t in texts]
         order = sorted(range(len(texts)), key=lengths.__getitem__)
         out: np.ndarray | None = None
         batch_size = self.embedder.batch_size
@@ -612,7 +613,9 @@ class IngestPipeline:
                 return None
             idx = order[start : start + batch_size]
             t0 = time.perf_counter()
-            vectors = self.embedder.embed_documents([texts[i] for i in idx])
+            batch = [texts[i] for i in idx]
+            vectors = (self.embedder.embed_documents(batch) if encodings is None else
+                       self.embedder.embed_documents(batch, encodings=[encodings[i] for i in idx]))
             self.embed_seconds += time.perf_counter() - t0
             self._chunks_embedded += len(idx)
             if out is None:

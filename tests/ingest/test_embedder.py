@@ -175,6 +175,29 @@ def test_length_sorted_batches_return_each_text_its_own_vector(cache):
     assert np.allclose(embedder.embed_query(TEXTS[0]), alone[0], atol=2e-5)  # the one-thread session agrees
 
 
+def test_the_pipeline_tokenises_each_chunk_once_and_gets_the_same_vectors(tmp_path, cache):
+    embedder = Embedder(runtime="openvino", cache_dir=cache, batch_size=2)
+    assert np.allclose(embedder.embed_documents(TEXTS, encodings=embedder.tokenize(TEXTS)),
+                       embedder.embed_documents(TEXTS), atol=1e-6)
+    tokenised: list[str] = []
+    model = embedder._onnx
+    real = model.tokenize
+    model.tokenize = lambda texts: tokenised.extend(texts) or real(texts)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, text in enumerate(TEXTS):
+        (folder / f"{i}.txt").write_text(text)
+    kb = KnowledgeBase(tmp_path / "kb", "kb")
+    with kb.writer():
+        IngestPipeline(kb, embedder, IngestOptions()).run([folder])
+    texts = [r[0] for r in kb._conn.execute("SELECT text FROM chunks")]
+    # Sorting a window by token length and embedding it share one tokenisation.
+    assert sorted(tokenised) == sorted(texts) and len(texts) >= len(TEXTS)
+    hit, _ = kb.dense_search(embedder.embed_query("reactor coolant pump"), 1)[0]
+    assert kb.chunks([hit])[hit].path.endswith("0.txt")
+    kb.close()
+
+
 def test_a_kb_indexed_by_torch_refuses_int8_vectors_until_reindexed_whole(tmp_path, cache):
     folder = tmp_path / "docs"
     folder.mkdir()
