@@ -264,7 +264,6 @@ class _OnnxModel:
         self._sessions: dict[int, _OrtSession | _OpenVinoSession] = {}
         self.backend = backend
         self._make = _OpenVinoSession if backend == "openvino" else _OrtSession
-        self._batch_threads = threads
         self.precision = self._session(threads).precision  # fail here, at load, on a broken file
         self._lock = threading.Lock()
 
