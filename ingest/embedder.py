@@ -400,6 +400,9 @@ class Embedder:
                     self._model = self._load_torch()
                 else:
                     self._onnx = self._load_onnx()
+                    # The Embedder's precision, not the session's: an onnxruntime session reports
+                    # fp32 even for the int8 export.
+                    log.info("embedder %s loaded (%s, %s, %s)", self.path, self.runtime, self.precision, self._onnx.file)
             return self._model or self._onnx
 
     def _load_onnx(self) -> _OnnxModel:
@@ -416,7 +419,6 @@ class Embedder:
             model = model or _OnnxModel(self.recipe, file, self.batch_threads)
         except Exception as exc:  # the runtime was chosen, and the KB checked against its name: no silent switch
             raise ModelError(f"Cannot prepare the ONNX embedding model for {self.path}: {exc}") from exc
-        log.info("embedder %s loaded (%s, %s, %s)", self.path, self.runtime, model.precision, file)
         return model
 
     def _load_torch(self):
