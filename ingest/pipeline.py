@@ -601,13 +601,18 @@ class IngestPipeline:
 
     def _embed_window(self, texts: list[str]) -> np.ndarray | None:
         """Embed a window in batches of similar token length, so little compute goes on padding;
-        None when a cancel arrives between batches (a window takes seconds, a batch a fraction)."""
+        None when a cancel arrives between calls to the embedder (a window takes seconds, a batch a
+        fraction)."""
         tokenize = getattr(self.embedder, "tokenize", None)
         encodings = tokenize(texts) if tokenize is not None else None
         lengths = [len(e.ids) for e in encodings] if encodings is not None else [len(t) for t in texts]
         order = sorted(range(len(texts)), key=lengths.__getitem__)
         out: np.ndarray | None = None
-        batch_size = self.embedder.batch_size
+        # An embedder that runs batches side by side (OpenVINO's streams) gets the whole window in
+        # one call: its streams wait for each other only at the end of a call.  A cancel is then
+        # heard after the window, about a second at OpenVINO's speed.
+        streams = getattr(self.embedder, "streams", 1)
+        batch_size = self.embedder.batch_size if streams == 1 else max(1, len(order))
         for start in range(0, len(order), batch_size):
             if self.cancel.cancelled:
                 return None

@@ -175,6 +175,43 @@ def test_length_sorted_batches_return_each_text_its_own_vector(cache):
     assert np.allclose(embedder.embed_query(TEXTS[0]), alone[0], atol=2e-5)  # the one-thread session agrees
 
 
+def test_openvinos_streams_run_batches_side_by_side_and_each_text_gets_its_own_vector(cache, torch_vectors):
+    embedder = Embedder(runtime="openvino", cache_dir=cache, batch_size=2)
+    embedder.batch_threads = 2  # as on a two-core machine: two streams of one thread each
+    assert embedder.streams == 2
+    order = np.random.default_rng(7).permutation(len(TEXTS) * 3)
+    texts = [(TEXTS * 3)[i] for i in order]
+    seen: list[int] = []
+    session = embedder._onnx.session(2)
+    real = session.run_batches
+    session.run_batches = lambda feeds, take: seen.append(len(feeds)) or real(feeds, take)
+    vectors = embedder.embed_documents(texts)  # 11 batches, finished in whatever order
+    assert seen == [11]
+    assert (vectors * torch_vectors[order % len(TEXTS)]).sum(axis=1).min() > 0.9999
+    # Fewer texts than two batches' worth: split so that both streams get one.
+    embedder.embed_documents(TEXTS[:3])
+    assert seen[-1] == 2
+
+
+def test_an_error_in_one_of_the_streams_batches_reaches_the_caller_and_the_next_call_works(cache):
+    embedder = Embedder(runtime="openvino", cache_dir=cache, batch_size=2)
+    embedder.batch_threads = 2
+    expected = embedder.embed_documents(TEXTS)
+    model = embedder._onnx
+    real, calls = model._pool, []
+
+    def pool_failing_once(hidden, mask):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ValueError("pooling failed")
+        return real(hidden, mask)
+    model._pool = pool_failing_once
+    with pytest.raises(ValueError, match="pooling failed"):
+        embedder.embed_documents(TEXTS)
+    assert len(calls) == 4  # every batch ran to its end before the caller heard
+    assert np.allclose(embedder.embed_documents(TEXTS), expected, atol=1e-6)
+
+
 def test_the_pipeline_tokenises_each_chunk_once_and_gets_the_same_vectors(tmp_path, cache):
     embedder = Embedder(runtime="openvino", cache_dir=cache, batch_size=2)
     assert np.allclose(embedder.embed_documents(TEXTS, encodings=embedder.tokenize(TEXTS)),
