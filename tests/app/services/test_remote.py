@@ -22,6 +22,7 @@ from app.errors import KnowledgeBaseError, LocalKBError
 from app.services import remote
 from app.services.remote import ChatProxy, LibraryProxy, ServiceHost
 from app.settings import Settings
+from ingest.kb import KnowledgeBase
 from ingest.progress import Cancelled, CancelToken, FileEvent, Progress
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -192,6 +193,67 @@ def test_a_killed_engine_fails_the_call_plainly_and_restarts(host, services, ind
                                "it restarts with the next action.")
     assert [k.name for k in library.list_kbs()] == ["hr", "many"]  # a fresh engine, same data
     assert host.pid not in (None, old_pid)
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_engine_mid_sync_fails_the_call_plainly_and_the_next_sync_finishes(host, tmp_path):
+    """The service side of the window's slow test (tests/app/gui/test_faults.py): SIGKILL while a
+    followed folder syncs; the call fails with the plain message, and the next sync, on a fresh
+    engine, indexes every file exactly once."""
+    import sqlite3
+
+    library, _chat = host.services(Settings())
+    folder = tmp_path / "memos"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"memo{i:02d}.txt").write_text(f"Memo {i}: the budget for project {i} is {i * 1000} EUR. " * 150)
+    library.follow("synced", [folder])
+    catalogue = Path(host.env["LOCALKB_HOME"]) / "kbs" / "synced" / "catalog.sqlite3"
+
+    def indexed_so_far() -> int | None:  # None until the sync has planned its files
+        if not catalogue.exists():
+            return None
+        conn = sqlite3.connect(catalogue, timeout=5)
+        try:
+            statuses = dict(conn.execute("SELECT status, COUNT(*) FROM documents GROUP BY status").fetchall())
+        except sqlite3.OperationalError:  # its tables are still being made
+            return None
+        finally:
+            conn.close()
+        return statuses.get("indexed", 0) if statuses.get("pending") else None
+
+    failure: list[BaseException] = []
+    thread = threading.Thread(target=lambda: _catch(failure, library.sync, "synced"))
+    old_pid = host.pid
+    thread.start()
+    deadline = time.monotonic() + 120
+    while (done := indexed_so_far()) is None:
+        assert thread.is_alive() and time.monotonic() < deadline, "the sync ended before it could be killed"
+        time.sleep(0.02)
+    os.kill(old_pid, signal.SIGKILL)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert len(failure) == 1 and type(failure[0]) is LocalKBError, failure
+    assert str(failure[0]).startswith("The LocalKB engine stopped unexpectedly (exit code -9")
+    assert done < 40
+
+    report = library.sync("synced")
+    assert host.pid not in (None, old_pid)
+    rows = library.documents("synced")
+    assert len(rows) == 40 and {d.status for d in rows} == {"indexed"}
+    assert report.failed == 0 and 1 <= report.ok <= 40 - done  # what the killed sync committed stays
+    kb = KnowledgeBase(catalogue.parent, "synced")
+    try:
+        assert kb.consistency_problems() == []  # catalogue, keyword index and vectors agree
+    finally:
+        kb.close()
+
+
+def _catch(failure: list[BaseException], call, *args) -> None:
+    try:
+        call(*args)
+    except BaseException as exc:  # noqa: BLE001 - the test checks it
+        failure.append(exc)
 
 
 def test_unpicklable_exceptions_fall_back_to_a_plain_localkb_error():
