@@ -44,6 +44,7 @@ from typing import Callable
 import numpy as np
 
 from app.errors import ModelError
+from ingest.progress import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -181,9 +182,13 @@ class _OrtSession:
         self.precision = "fp32"
         self.streams = 1
 
-    def run_batches(self, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None]) -> None:
-        """Runs each feed and hands take(i, output) the i-th output, which take must not keep."""
+    def run_batches(self, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None],
+                    cancel: CancelToken | None = None) -> None:
+        """Runs each feed and hands take(i, output) the i-th output, which take must not keep;
+        raises Cancelled, before the next feed, once `cancel` is set."""
         for i, feed in enumerate(feeds):
+            if cancel is not None:
+                cancel.check()
             take(i, self._session.run(None, feed)[0])
 
 
@@ -230,11 +235,13 @@ class _OpenVinoSession:
         # Not at interpreter exit: the process's end frees them, with no destructor racing shutdown.
         weakref.finalize(self, self._jobs.put, None).atexit = False
 
-    def run_batches(self, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None]) -> None:
+    def run_batches(self, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None],
+                    cancel: CancelToken | None = None) -> None:
         """Runs the feeds, up to `streams` at once, and hands take(i, output) the i-th output
-        (in any order, on OpenVINO's threads), which take must not keep: the buffers are reused."""
+        (in any order, on OpenVINO's threads), which take must not keep: the buffers are reused.
+        Once `cancel` is set no further feed starts, and Cancelled is raised when those running end."""
         done: Future = Future()
-        self._jobs.put((feeds, take, done))
+        self._jobs.put((feeds, take, cancel, done))
         done.result()
 
 
@@ -255,20 +262,21 @@ def _openvino_worker(file: Path, threads: int, jobs: queue.SimpleQueue, ready: F
         return
     try:
         while (job := jobs.get()) is not None:
-            feeds, take, done = job
+            feeds, take, cancel, done = job
             try:
-                _run_on_streams(requests, feeds, take)
+                _run_on_streams(requests, feeds, take, cancel)
                 done.set_result(None)
             except BaseException as exc:  # noqa: BLE001 - the caller's error
                 done.set_exception(exc)
             # Nothing of the job may outlive it here: the caller's `take` holds its model, and a
             # model still held keeps this worker and OpenVINO's objects alive.
-            del job, feeds, take, done
+            del job, feeds, take, cancel, done
     finally:
         del requests, compiled, core  # here, on this thread, while it runs normally
 
 
-def _run_on_streams(requests, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None]) -> None:
+def _run_on_streams(requests, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None],
+                    cancel: CancelToken | None) -> None:
     taken: list[int] = []
     failed: list[BaseException] = []
 
@@ -282,6 +290,8 @@ def _run_on_streams(requests, feeds: list[dict[str, np.ndarray]], take: Callable
     requests.set_callback(finished)
     try:
         for i, feed in enumerate(feeds):
+            if cancel is not None:
+                cancel.check()
             requests.start_async(feed, i)  # waits while every request is busy
     finally:
         requests.wait_all()  # no request may still write into what the caller gets back
@@ -331,7 +341,8 @@ class _OnnxModel:
                 self._session(threads)
         return self._sessions[threads]
 
-    def encode(self, texts: list[str], batch_size: int, threads: int, encodings: list | None = None) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, threads: int, encodings: list | None = None,
+               cancel: CancelToken | None = None) -> np.ndarray:
         session = self.session(threads)
         encodings = self.tokenize(texts) if encodings is None else encodings
         # Longest first, in batches of similar length, so padding wastes little compute.  Streams
@@ -362,7 +373,7 @@ class _OnnxModel:
         def take(i: int, hidden: np.ndarray) -> None:
             pooled[i] = np.array(self._pool(hidden, masks[i]), dtype=np.float32)  # a copy: see run_batches
 
-        session.run_batches(feeds, take)
+        session.run_batches(feeds, take, cancel)
         out = np.empty((len(texts), pooled[0].shape[1] if pooled else 0), dtype=np.float32)
         for idx, vectors in zip(batches, pooled):
             out[idx] = vectors
@@ -525,12 +536,13 @@ class Embedder:
             torch.set_num_threads(n)
             self._threads.n = n
 
-    def _encode(self, texts: list[str], threads: int, encodings: list | None = None) -> np.ndarray:
+    def _encode(self, texts: list[str], threads: int, encodings: list | None = None,
+                cancel: CancelToken | None = None) -> np.ndarray:
         model = self._load()
         if self._onnx is not None:
             # One session per thread count (the pool is fixed per session), for the same reason
             # torch queries run on one thread: see _use_threads.
-            return self._onnx.encode(texts, self.batch_size, threads, encodings)
+            return self._onnx.encode(texts, self.batch_size, threads, encodings, cancel)
         self._use_threads(threads)
         vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                convert_to_numpy=True, show_progress_bar=False)
@@ -550,11 +562,14 @@ class Embedder:
         self._load()
         return 1 if self._onnx is None else self._onnx.session(self.batch_threads).streams
 
-    def embed_documents(self, texts: list[str], encodings: list | None = None) -> np.ndarray:
-        """`encodings`: what tokenize() gave for these texts, in the same order."""
+    def embed_documents(self, texts: list[str], encodings: list | None = None,
+                        cancel: CancelToken | None = None) -> np.ndarray:
+        """`encodings`: what tokenize() gave for these texts, in the same order.  `cancel`: once
+        it is set, onnxruntime and OpenVINO start no further batch and raise Cancelled (torch
+        runs the call to its end)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._encode(texts, self.batch_threads, encodings)
+        return self._encode(texts, self.batch_threads, encodings, cancel)
 
     def embed_short(self, texts: list[str]) -> np.ndarray:
         """A few short texts (a question's candidate sentences) on one thread, like queries: on busy

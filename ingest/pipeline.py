@@ -39,7 +39,7 @@ from app.errors import KnowledgeBaseError
 from ingest.embedder import Embedder
 from ingest.errors import FileTimeout, FileTooLarge, IngestError
 from ingest.kb import KnowledgeBase, NewVersion
-from ingest.progress import CancelToken, FileEvent, NullProgress, Progress, ProgressSink
+from ingest.progress import CancelToken, Cancelled, FileEvent, NullProgress, Progress, ProgressSink
 from ingest.splitter import Splitter, document_id
 from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument, file_of
 
@@ -609,8 +609,8 @@ class IngestPipeline:
         order = sorted(range(len(texts)), key=lengths.__getitem__)
         out: np.ndarray | None = None
         # An embedder that runs batches side by side (OpenVINO's streams) gets the whole window in
-        # one call: its streams wait for each other only at the end of a call.  A cancel is then
-        # heard after the window, about a second at OpenVINO's speed.
+        # one call, so its streams wait for each other only at the end of the window, and the
+        # cancel token, so a cancel is still heard between its batches.
         streams = getattr(self.embedder, "streams", 1)
         batch_size = self.embedder.batch_size if streams == 1 else max(1, len(order))
         for start in range(0, len(order), batch_size):
@@ -619,8 +619,13 @@ class IngestPipeline:
             idx = order[start : start + batch_size]
             t0 = time.perf_counter()
             batch = [texts[i] for i in idx]
-            vectors = (self.embedder.embed_documents(batch) if encodings is None else
-                       self.embedder.embed_documents(batch, encodings=[encodings[i] for i in idx]))
+            extra = {} if encodings is None else {"encodings": [encodings[i] for i in idx]}
+            if streams > 1:
+                extra["cancel"] = self.cancel
+            try:
+                vectors = self.embedder.embed_documents(batch, **extra)
+            except Cancelled:
+                return None
             self.embed_seconds += time.perf_counter() - t0
             self._chunks_embedded += len(idx)
             if out is None:

@@ -184,7 +184,7 @@ def test_openvinos_streams_run_batches_side_by_side_and_each_text_gets_its_own_v
     seen: list[int] = []
     session = embedder._onnx.session(2)
     real = session.run_batches
-    session.run_batches = lambda feeds, take: seen.append(len(feeds)) or real(feeds, take)
+    session.run_batches = lambda feeds, take, cancel=None: seen.append(len(feeds)) or real(feeds, take, cancel)
     vectors = embedder.embed_documents(texts)  # 11 batches, finished in whatever order
     assert seen == [11]
     assert (vectors * torch_vectors[order % len(TEXTS)]).sum(axis=1).min() > 0.9999
@@ -210,6 +210,29 @@ def test_an_error_in_one_of_the_streams_batches_reaches_the_caller_and_the_next_
         embedder.embed_documents(TEXTS)
     assert len(calls) == 4  # every batch ran to its end before the caller heard
     assert np.allclose(embedder.embed_documents(TEXTS), expected, atol=1e-6)
+
+
+def test_a_cancel_stops_openvinos_streams_between_batches(cache):
+    from ingest.progress import Cancelled, CancelToken
+
+    embedder = Embedder(runtime="openvino", cache_dir=cache, batch_size=2)
+    embedder.batch_threads = 2
+    assert embedder.streams == 2
+    token = CancelToken()
+    model = embedder._onnx
+    real, pooled = model._pool, []
+
+    def pool_then_cancel(hidden, mask):
+        pooled.append(1)
+        if len(pooled) == 3:
+            token.cancel()
+        return real(hidden, mask)
+    model._pool = pool_then_cancel
+    with pytest.raises(Cancelled):
+        embedder.embed_documents(TEXTS * 10, cancel=token)  # 35 batches
+    assert 3 <= len(pooled) <= 3 + embedder.streams  # those already running end, no other starts
+    model._pool = real
+    assert embedder.embed_documents(TEXTS, cancel=CancelToken()).shape == (len(TEXTS), 384)
 
 
 def test_the_pipeline_tokenises_each_chunk_once_and_gets_the_same_vectors(tmp_path, cache):

@@ -126,8 +126,10 @@ def test_new_settings_get_new_services_in_the_same_engine(host, services, indexe
 @pytest.mark.timeout(120)
 def test_cancel_stops_an_ingest_promptly(services, tmp_path):
     library, _chat = services
+    # Two embedder windows' worth at least: with one, every file could be parsed, embedded and
+    # committed in one group before the first "ok" (and so the cancel) arrives.
     for i in range(40):
-        (tmp_path / f"f{i}.txt").write_text(f"Document number {i} talks about topic {i}. " * 20)
+        (tmp_path / f"f{i}.txt").write_text(f"Document number {i} talks about topic {i}. " * 200)
     token = CancelToken()  # the plain token the bridge makes: the proxy must pass its cancel on
     cancelled_at: list[float] = []
 
