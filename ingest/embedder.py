@@ -557,8 +557,9 @@ class Embedder:
 
     @property
     def streams(self) -> int:
-        """How many batches of batch_size texts one embed_documents call runs side by side: a
-        caller that hands it texts in pieces hands it this many batches at a time."""
+        """How many batches one embed_documents call runs side by side: OpenVINO's streams, 1
+        for the other runtimes.  A caller that hands it texts in pieces should hand it many
+        batches' worth at a time, with its cancel token, as the pipeline does."""
         self._load()
         return 1 if self._onnx is None else self._onnx.session(self.batch_threads).streams
 
