@@ -31,7 +31,18 @@ _INDEX_FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin",
 
 def _segments(sqlite_path: Path, full: bool) -> list[tuple[str, int, int | None, bool]]:
     """(segment id, persisted sequence number, dimension, cosine?) of each vector segment; raises on damage."""
-    conn = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True, timeout=5)
+    try:
+        return _read_segments(sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True, timeout=5), full)
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_READONLY_ROLLBACK":
+            raise
+    # A writer killed inside a transaction left a hot journal, which only a connection that may
+    # write can roll back; Chroma's own open would do the same.  No live writer is undone: SQLite
+    # treats a journal as hot only when no process holds the database's write lock.
+    return _read_segments(sqlite3.connect(f"file:{sqlite_path}?mode=rw", uri=True, timeout=5), full)
+
+
+def _read_segments(conn: sqlite3.Connection, full: bool) -> list[tuple[str, int, int | None, bool]]:
     try:
         check = [r[0] for r in conn.execute("PRAGMA quick_check") if not r[0].startswith("*** in database")] \
             if full else ["ok"]

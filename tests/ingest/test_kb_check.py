@@ -103,6 +103,43 @@ def test_damage_inside_chroma_is_found_before_chroma_reads_it(hr, harm, words):
     assert message.endswith("localkb repair --kb hr") and "\n" not in message
 
 
+def test_a_store_a_killed_writer_left_mid_transaction_is_rolled_back_not_called_damaged(hr):
+    """A writer SIGKILLed inside a Chroma transaction leaves a hot rollback journal.  A read-only
+    connection may not roll it back ("attempt to write a readonly database"), so the check called
+    such a KB damaged (found by the slow kill trials); SQLite's own recovery is what is due."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    database = hr / "chroma" / "chroma.sqlite3"
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, signal, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('PRAGMA cache_size = 1')  # pages spill into the file before the commit\n"
+        "conn.execute('BEGIN')\n"
+        "conn.execute('CREATE TABLE unfinished (x)')\n"
+        "conn.executemany('INSERT INTO unfinished VALUES (?)', ((os.urandom(500),) for _ in range(2000)))\n"
+        "conn.execute('DELETE FROM embeddings')\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"), str(database)], timeout=60)
+    assert killed.returncode == -9
+    assert (hr / "chroma" / "chroma.sqlite3-journal").stat().st_size > 0  # the hot journal is there
+    assert chroma_problem(hr / "chroma") == ""
+    kb = KnowledgeBase(hr, "hr")
+    try:
+        hits = kb.dense_search(damage.HashEmbedder().embed_query("Document 4 topic4"), 5)
+        assert hits and kb.consistency_problems() == []
+    finally:
+        kb.close()
+    conn = sqlite3.connect(database)
+    try:  # rolled back: the killed transaction left nothing behind
+        assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'unfinished'").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] > 0
+    finally:
+        conn.close()
+    assert not os.path.exists(str(database) + "-journal")
+
+
 def _no_file_read(_kb, paths):
     raise AssertionError(f"repair read files again: {paths[:3]}")
 
