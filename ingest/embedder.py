@@ -321,14 +321,8 @@ class _OnnxModel:
         self._sessions: dict[int, _OrtSession | _OpenVinoSession] = {}
         self.backend = backend
         self._make = _OpenVinoSession if backend == "openvino" else _OrtSession
-        self.precision = self._session(threads).precision  # fail here, at load, on a broken file
         self._lock = threading.Lock()
-
-    def _session(self, threads: int) -> _OrtSession | _OpenVinoSession:
-        session = self._sessions.get(threads)
-        if session is None:
-            session = self._sessions[threads] = self._make(self.file, threads)
-        return session
+        self.precision = self.session(threads).precision  # fail here, at load, on a broken file
 
     def tokenize(self, texts: list[str]) -> list:
         if self.recipe.lower_case:
@@ -336,9 +330,11 @@ class _OnnxModel:
         return self.tokenizer.encode_batch(texts)
 
     def session(self, threads: int) -> _OrtSession | _OpenVinoSession:
+        """The model with a pool of `threads` threads, made on first use (one per thread count)."""
         if threads not in self._sessions:
             with self._lock:
-                self._session(threads)
+                if threads not in self._sessions:
+                    self._sessions[threads] = self._make(self.file, threads)
         return self._sessions[threads]
 
     def encode(self, texts: list[str], batch_size: int, threads: int, encodings: list | None = None,
