@@ -36,6 +36,7 @@ import re
 import sys
 import threading
 import weakref
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,18 +228,21 @@ class _OpenVinoSession:
     def __init__(self, file: Path, threads: int) -> None:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         ready: Future = Future()
-        threading.Thread(target=_openvino_worker, args=(file, threads, self._jobs, ready), name="openvino",
-                         daemon=True).start()
+        worker = threading.Thread(target=_openvino_worker, args=(file, threads, self._jobs, ready), name="openvino",
+                                  daemon=True)
+        worker.start()
         # A file OpenVINO cannot compile raises here.
         self.inputs, self.precision, self.streams = ready.result()
-        # When this session goes, its worker ends and lets OpenVINO's objects go on its own thread.
-        # Not at interpreter exit: the process's end frees them, with no destructor racing shutdown.
-        weakref.finalize(self, self._jobs.put, None).atexit = False
+        # When this session goes, and at the latest at interpreter exit, its worker ends and lets
+        # OpenVINO's objects go on its own thread.  Left to the process's end, they were freed by
+        # C++ static destructors while OpenVINO's threads still ran: "terminate called without an
+        # active exception", exit code 134, after 7 of 15 `LibraryService.ingest` scripts here.
+        weakref.finalize(self, _stop_worker, self._jobs, worker)
 
     def run_batches(self, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None],
                     cancel: CancelToken | None = None) -> None:
         """Runs the feeds, up to `streams` at once, and hands take(i, output) the i-th output
-        (in any order, on OpenVINO's threads), which take must not keep: the buffers are reused.
+        (in order, on the session's worker thread), which take must not keep: the buffers are reused.
         Once `cancel` is set no further feed starts, and Cancelled is raised when those running end."""
         done: Future = Future()
         self._jobs.put((feeds, take, cancel, done))
@@ -253,7 +257,7 @@ def _openvino_worker(file: Path, threads: int, jobs: queue.SimpleQueue, ready: F
         compiled = core.compile_model(core.read_model(str(file)), "CPU", {
             "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": hint, "ENABLE_CPU_PINNING": False})
         streams = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))) if threads > 1 else 1
-        requests = ov.AsyncInferQueue(compiled, streams)
+        requests = [compiled.create_infer_request() for _ in range(streams)]
         precision = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # bf16, f16 or f32
         ready.set_result(({i.get_any_name() for i in compiled.inputs},
                           {"f32": "fp32", "f16": "fp16"}.get(precision, precision), streams))
@@ -275,35 +279,44 @@ def _openvino_worker(file: Path, threads: int, jobs: queue.SimpleQueue, ready: F
         del requests, compiled, core  # here, on this thread, while it runs normally
 
 
-def _run_on_streams(requests, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None],
+def _stop_worker(jobs: queue.SimpleQueue, worker: threading.Thread) -> None:
+    jobs.put(None)
+    if worker is not threading.current_thread():  # the worker itself may drop the last reference
+        worker.join(timeout=30)  # a batch still running finishes first; a hung one does not hold the exit
+
+
+def _run_on_streams(requests: list, feeds: list[dict[str, np.ndarray]], take: Callable[[int, np.ndarray], None],
                     cancel: CancelToken | None) -> None:
-    taken: list[int] = []
+    # Plain requests waited for in order, not OpenVINO's AsyncInferQueue with a Python callback:
+    # that callback needs the GIL on OpenVINO's threads, and freeing the queue at exit hung there.
+    idle, running = list(requests), deque()
     failed: list[BaseException] = []
 
-    def finished(request, i: int) -> None:
+    def finish_oldest() -> None:
+        request, i = running.popleft()
+        request.wait()
+        idle.append(request)
         try:
             take(i, request.get_output_tensor(0).data)
-            taken.append(i)
-        except BaseException as exc:  # noqa: BLE001 - raised to the caller below
+        except BaseException as exc:  # noqa: BLE001 - raised once every batch has ended
             failed.append(exc)
 
-    requests.set_callback(finished)
     try:
         for i, feed in enumerate(feeds):
             if cancel is not None:
                 cancel.check()
-            requests.start_async(feed, i)  # waits while every request is busy
+            if not idle:
+                finish_oldest()
+            request = idle.pop()
+            request.start_async(feed)
+            running.append((request, i))
+        while running:
+            finish_oldest()
     finally:
-        requests.wait_all()  # no request may still write into what the caller gets back
-        requests.set_callback(_ignore)
+        for request, _i in running:
+            request.wait()  # no request may still write into what the caller gets back
     if failed:
         raise failed[0]
-    if len(taken) != len(feeds):  # an inference that failed on OpenVINO's side calls back nothing
-        raise ModelError(f"OpenVINO returned {len(taken)} of {len(feeds)} batches")
-
-
-def _ignore(request, userdata) -> None:
-    pass
 
 
 class _OnnxModel:
