@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import queue
 import re
-import resource
 import threading
 import time
 from collections import deque
@@ -39,13 +38,13 @@ from app.errors import KnowledgeBaseError
 from ingest.embedder import Embedder
 from ingest.errors import FileTimeout, FileTooLarge, IngestError
 from ingest.kb import KnowledgeBase, NewVersion
+from ingest.parse_worker import hard_timeout, limit_memory, parse_file
 from ingest.progress import CancelToken, Cancelled, FileEvent, NullProgress, Progress, ProgressSink
 from ingest.splitter import Splitter, document_id
 from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument, file_of
 
 log = logging.getLogger(__name__)
 
-MEMORY_CAP_BYTES = 6 * 1024**3  # per parser process; a zip bomb or a huge scan fails instead of swapping
 
 
 @dataclass(frozen=True)
@@ -81,45 +80,6 @@ def _crash_point(name: str) -> None:
     # a timed SIGKILL would only land there by luck.  Inert unless the variable names this point.
     if os.environ.get("LOCALKB_TEST_CRASH_AT") == name:
         os._exit(137)
-
-
-def _limit_memory() -> None:
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))
-    except (ValueError, OSError):  # not permitted here: the time budget still applies
-        pass
-
-
-def _parse(path: str, ocr: bool, max_pages: int, timeout_s: float | None = None) -> LoadedDocument:
-    """Runs in a parser process."""
-    from ingest.loaders import LoadOptions, load_file
-
-    # Leave a fifth of the budget for the pages after OCR stops and for sending the result back.
-    now = time.monotonic()
-    deadline = now + 0.8 * timeout_s if timeout_s else None
-    container = None
-    if timeout_s and _is_container(path):
-        # Each member gets the per-file budget of its own; all together stay within the
-        # container's hard limit (_hard_timeout), with a tenth left to send the result back.
-        container = now + 0.9 * _hard_timeout(path, timeout_s)
-    try:
-        return load_file(Path(path), LoadOptions(ocr=ocr, max_pages=max_pages, ocr_deadline=deadline,
-                                                 time_budget_s=timeout_s, container_deadline=container))
-    except MemoryError:
-        raise IngestError("needs more memory than a single file is allowed (is it a decompression bomb?)") from None
-
-
-def _is_container(path: str) -> bool:
-    from ingest.loaders import CONTAINER_SUFFIXES
-
-    return Path(path).suffix.lower() in CONTAINER_SUFFIXES
-
-
-def _hard_timeout(path: str, timeout_s: float) -> float:
-    """Seconds before a file's parser process is killed: a container holds many files."""
-    from ingest.loaders import CONTAINER_TIME_FACTOR
-
-    return timeout_s * CONTAINER_TIME_FACTOR if _is_container(path) else timeout_s
 
 
 def file_hash(path: Path) -> str:
@@ -260,7 +220,7 @@ class IngestPipeline:
                  exclude: Sequence[Path] = (), parse: Callable[[str, bool, int, float], LoadedDocument] | None = None) -> None:
         """`parse` runs in the parser processes; it must be a module-level function (tests swap it)."""
         self.kb = kb
-        self.parse = parse or _parse
+        self.parse = parse or parse_file
         self.embedder = embedder
         self.options = options
         self.sink = progress or NullProgress()
@@ -394,7 +354,7 @@ class IngestPipeline:
         writer_thread.start()
         ctx = multiprocessing.get_context("spawn")  # fork would copy torch's and Chroma's threads' locks
         workers = max(1, min(self.options.parse_workers, len(jobs)))
-        pool = ProcessPool(max_workers=workers, initializer=_limit_memory, context=ctx)
+        pool = ProcessPool(max_workers=workers, initializer=limit_memory, context=ctx)
         # Memory stays bounded whatever the folder size: files are handed to the parsers a few at
         # a time, and none while the chunks parsed but not yet embedded exceed a few windows, so
         # fast parsers never pile whole folders of text up in front of the slower embedder.
@@ -409,7 +369,7 @@ class IngestPipeline:
                         job = to_parse.popleft()
                         future = pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages,
                                                                  self.options.file_timeout_s),
-                                               timeout=_hard_timeout(job.path, self.options.file_timeout_s))
+                                               timeout=hard_timeout(job.path, self.options.file_timeout_s))
                         futures[future] = job
                     if not futures:  # the embedder is catching up
                         time.sleep(0.05)
@@ -470,7 +430,7 @@ class IngestPipeline:
             self._fail(job, str(exc), retry=True)
             return
         except FutureTimeout:
-            limit = _hard_timeout(job.path, self.options.file_timeout_s)
+            limit = hard_timeout(job.path, self.options.file_timeout_s)
             self._fail(job, str(FileTimeout(f"reading took longer than {limit:.0f} s (settings: ingest.file_timeout_s)")),
                        retry=True)
             return

@@ -66,17 +66,17 @@ def _record(folder: str, entry: dict) -> None:
 
 def measured_parse(path: str, ocr: bool, max_pages: int, timeout_s: float | None = None):
     """The pipeline's parse, with the time and peak memory of this one file recorded."""
-    from ingest.pipeline import _parse
+    from ingest.parse_worker import parse_file
 
     folder = os.environ.get(STATS_ENV)
     if not folder:
-        return _parse(path, ocr, max_pages, timeout_s)
+        return parse_file(path, ocr, max_pages, timeout_s)
     exact = _reset_peak_rss()
     _record(folder, {"event": "start", "path": path, "t": time.time()})
     started = time.perf_counter()
     outcome = "ok"
     try:
-        return _parse(path, ocr, max_pages, timeout_s)
+        return parse_file(path, ocr, max_pages, timeout_s)
     except BaseException as exc:
         outcome = type(exc).__name__
         raise
@@ -189,7 +189,8 @@ def run_sweep(folder: Path, settings: Any = None, embedder: Any = None, timeout_
     from app.bench.data import temporary_home
     from app.services.library import LibraryService
     from app.settings import Settings
-    from ingest.pipeline import IngestOptions, IngestPipeline, MEMORY_CAP_BYTES, expand_paths
+    from ingest.parse_worker import MEMORY_CAP_BYTES
+    from ingest.pipeline import IngestOptions, IngestPipeline, expand_paths
 
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():

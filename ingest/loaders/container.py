@@ -127,7 +127,7 @@ def read_members(members: Iterable[Member], options: LoadOptions) -> tuple[list[
             own = options.time_budget_s
             member_options = child_options
             if hard is not None:
-                # OCR stops at four fifths of the member's time, as for a file of its own (pipeline._parse).
+                # OCR stops at four fifths of the member's time, as for a file of its own (parse_worker.parse_file).
                 member_options = dataclasses.replace(child_options, ocr_deadline=started + 0.8 * (hard - started))
             try:
                 with member_timer(hard):

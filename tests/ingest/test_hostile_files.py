@@ -68,7 +68,7 @@ def test_a_folder_of_hostile_files_gives_each_an_outcome_and_indexes_the_good_on
 
 def changing_parse(path, ocr, max_pages, timeout_s):
     """Stands in for a file edited while its reader runs; runs in the parser process."""
-    from ingest.pipeline import _parse
+    from ingest.parse_worker import parse_file
 
     p = Path(path)
     if p.name == "grows.txt":
@@ -77,12 +77,12 @@ def changing_parse(path, ocr, max_pages, timeout_s):
     elif p.name == "shrinks.txt":
         p.write_text("Cut short.\n")
     elif p.name == "vanishes.txt":
-        document = _parse(path, ocr, max_pages, timeout_s)
+        document = parse_file(path, ocr, max_pages, timeout_s)
         p.unlink()  # read whole, then removed before the pipeline takes the result
         return document
     elif p.name == "gone-before.txt":
         p.unlink()
-    return _parse(path, ocr, max_pages, timeout_s)
+    return parse_file(path, ocr, max_pages, timeout_s)
 
 
 def test_files_that_grow_shrink_or_disappear_while_read(library, tmp_path):

@@ -92,13 +92,13 @@ def test_touched_but_identical_file_is_skipped_by_hash(library, tmp_path):
 
 def hanging_or_crashing_parse(path, ocr, max_pages, timeout_s):
     """Stands in for a loader that hangs or dies on one file; runs in the parser process."""
-    from ingest.pipeline import _parse
+    from ingest.parse_worker import parse_file
 
     if path.endswith("hang.txt"):
         time.sleep(600)
     if path.endswith("crash.txt"):
         os._exit(11)
-    return _parse(path, ocr, max_pages, timeout_s)
+    return parse_file(path, ocr, max_pages, timeout_s)
 
 
 def test_hanging_crashing_and_missing_files_fail_alone(library, tmp_path):

@@ -36,7 +36,7 @@ def hungry_parse(path, ocr, max_pages, timeout_s):
     """A text reader that wants more memory than a parser process is allowed; runs in the parser process."""
     import ingest.loaders.text as text
     from app.bench.robustness import measured_parse
-    from ingest.pipeline import MEMORY_CAP_BYTES
+    from ingest.parse_worker import MEMORY_CAP_BYTES
 
     if path.endswith("hungry.txt"):
         def greedy(p, options):

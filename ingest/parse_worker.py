@@ -1,0 +1,58 @@
+"""What runs in the pipeline's parser processes: the memory cap they start with and the call that
+reads one file, with the time budgets derived from the per-file limit.
+
+Kept apart from `ingest.pipeline` because a parser process imports the module of each function it
+is handed: importing the pipeline pulled langchain, the knowledge base's modules and numpy into
+every parser process (0.43 s of CPU at each ingest's start, before its first file was read).
+This module imports the loaders only, when the first file is read.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.types import LoadedDocument
+
+MEMORY_CAP_BYTES = 6 * 1024**3  # per parser process; a zip bomb or a huge scan fails instead of swapping
+
+
+def limit_memory() -> None:
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))
+    except (ValueError, OSError):  # not permitted here: the time budget still applies
+        pass
+
+
+def parse_file(path: str, ocr: bool, max_pages: int, timeout_s: float | None = None) -> LoadedDocument:
+    """The file read by its loader; runs in a parser process."""
+    from ingest.loaders import LoadOptions, load_file
+
+    # Leave a fifth of the budget for the pages after OCR stops and for sending the result back.
+    now = time.monotonic()
+    deadline = now + 0.8 * timeout_s if timeout_s else None
+    container = None
+    if timeout_s and is_container(path):
+        # Each member gets the per-file budget of its own; all together stay within the
+        # container's hard limit (hard_timeout), with a tenth left to send the result back.
+        container = now + 0.9 * hard_timeout(path, timeout_s)
+    try:
+        return load_file(Path(path), LoadOptions(ocr=ocr, max_pages=max_pages, ocr_deadline=deadline,
+                                                 time_budget_s=timeout_s, container_deadline=container))
+    except MemoryError:
+        raise IngestError("needs more memory than a single file is allowed (is it a decompression bomb?)") from None
+
+
+def is_container(path: str) -> bool:
+    from ingest.loaders import CONTAINER_SUFFIXES
+
+    return Path(path).suffix.lower() in CONTAINER_SUFFIXES
+
+
+def hard_timeout(path: str, timeout_s: float) -> float:
+    """Seconds before a file's parser process is killed: a container holds many files."""
+    from ingest.loaders import CONTAINER_TIME_FACTOR
+
+    return timeout_s * CONTAINER_TIME_FACTOR if is_container(path) else timeout_s
