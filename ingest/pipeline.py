@@ -27,7 +27,7 @@ import time
 from collections import deque
 from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from app.errors import KnowledgeBaseError
-from ingest.embedder import Embedder
+from ingest.embedder import Embedder, PendingVectors
 from ingest.errors import FileTimeout, FileTooLarge, IngestError
 from ingest.kb import KnowledgeBase, NewVersion
 from ingest.parse_worker import hard_timeout, limit_memory, parse_file
@@ -69,7 +69,8 @@ class _Job:
     chunks: list[Chunk] = field(default_factory=list)
     vectors: np.ndarray | None = None
     parts: list[np.ndarray] = field(default_factory=list)
-    filled: int = 0
+    sent: int = 0  # chunks handed to the embedder
+    filled: int = 0  # chunks whose vectors came back
     # Paths of the files inside this one (mail attachments, zip members) that this run keeps;
     # None for a file inside another, which is not a job of its own in the plan.
     children: list[str] | None = field(default_factory=list)
@@ -499,52 +500,80 @@ class IngestPipeline:
     def _embed_loop(self, embed_q: queue.Queue, commit_q: queue.Queue, errors: list) -> None:
         """Batch chunks across documents so small files still fill the embedder's batches.
 
-        Up to a window of several batches goes to the embedder at once, which sorts it by token
-        length so each batch pads to similar lengths; the window is taken from what is already
-        parsed, never waited for."""
+        Up to a window of several batches goes to the embedder at once, sorted by token length so
+        each batch pads to similar lengths; the window is taken from what is already parsed, never
+        waited for while the embedder is idle.  An embedder that runs batches side by side
+        (OpenVINO's streams) gets the next full window while it still embeds the last, so its
+        streams never wait for this thread: between two windows it tokenised, sorted and handed
+        out vectors, and with the parser and the writer wanting the same cores those gaps were
+        ~1 s of a 13 s ingest."""
         window = getattr(self.embedder, "window", self.embedder.batch_size)
+        ahead = 2 if getattr(self.embedder, "streams", 1) > 1 else 1  # windows handed to the embedder at once
         pending: deque[_Job] = deque()  # jobs with chunks not yet embedded, oldest first
+        inflight: deque[tuple[PendingVectors, list[tuple[_Job, int]], float]] = deque()
+        unsent = 0  # chunks in `pending` not yet handed to the embedder
         done = False
+        last_end = 0.0
         try:
             while True:
                 if not done:
-                    # Block for work only when nothing is buffered; otherwise take what is there.
+                    # Block for work only when there is nothing else to do; while a window is
+                    # being embedded, look for more work every few milliseconds until it ends.
+                    idle = not inflight and not unsent
+                    timeout = None if idle else (0.005 if inflight and unsent < window else 0)
                     try:
-                        item = embed_q.get(block=not pending)
+                        item = embed_q.get(timeout=timeout) if timeout != 0 else embed_q.get_nowait()
                         while True:
                             if item is None:
                                 done = True
                                 break
                             pending.append(item)
-                            if sum(len(j.chunks) - j.filled for j in pending) >= window:
+                            unsent += len(item.chunks)
+                            if unsent >= window:
                                 break
                             item = embed_q.get_nowait()
                     except queue.Empty:
                         pass
-                if not pending:
-                    if done:
-                        return
-                    continue
                 if self.cancel.cancelled:
                     return
-                texts: list[str] = []
-                takes: list[tuple[_Job, int]] = []
-                for job in pending:
-                    n = min(len(job.chunks) - job.filled, window - len(texts))
-                    if n <= 0:
-                        break
-                    texts.extend(c.text for c in job.chunks[job.filled : job.filled + n])
-                    takes.append((job, n))
-                vectors = self._embed_window(texts)
-                if vectors is None:  # cancelled between batches
+                if unsent and len(inflight) < ahead and (unsent >= window or done or not inflight):
+                    texts: list[str] = []
+                    takes: list[tuple[_Job, int]] = []
+                    for job in pending:
+                        n = min(len(job.chunks) - job.sent, window - len(texts))
+                        if n <= 0:
+                            continue
+                        texts.extend(c.text for c in job.chunks[job.sent : job.sent + n])
+                        takes.append((job, n))
+                        job.sent += n
+                        unsent -= n
+                        if len(texts) == window:
+                            break
+                    started = time.perf_counter()
+                    inflight.append((self._submit_window(texts), takes, started))
+                    continue
+                if not inflight:
+                    if done and not pending:
+                        return
+                    continue
+                if not (len(inflight) == ahead or done or inflight[0][0].done()):
+                    continue
+                pending_vectors, takes, started = inflight.popleft()
+                try:
+                    vectors = pending_vectors.result()
+                except Cancelled:
                     return
+                end = time.perf_counter()
+                self.embed_seconds += end - max(started, last_end)  # windows overlap: count the time once
+                last_end = end
+                self._chunks_embedded += len(vectors)
                 pos = 0
                 for job, n in takes:
                     job.parts.append(vectors[pos : pos + n])
                     job.filled += n
                     pos += n
-                # Batches are filled oldest job first, so finished jobs are always at the front.
-                # They travel together, so the writer commits them as one group.
+                # Windows are filled oldest job first and end in order, so finished jobs are
+                # always at the front.  They travel together, so the writer commits them as one group.
                 finished: list[_Job] = []
                 while pending and pending[0].filled == len(pending[0].chunks):
                     job = pending.popleft()
@@ -557,41 +586,40 @@ class IngestPipeline:
             errors.append(exc)
             self.cancel.cancel()
         finally:
+            for pending_vectors, _takes, _started in inflight:
+                try:  # the embedder stops between batches; nothing may write into a window after this
+                    pending_vectors.result()
+                except BaseException:  # noqa: BLE001 - the pipeline is stopping already
+                    pass
             commit_q.put(None)
 
-    def _embed_window(self, texts: list[str]) -> np.ndarray | None:
-        """Embed a window in batches of similar token length, so little compute goes on padding;
-        None when a cancel arrives between calls to the embedder (a window takes seconds, a batch a
-        fraction)."""
+    def _submit_window(self, texts: list[str]) -> PendingVectors:
+        """Hand a window to the embedder in batches of similar token length, so little compute goes
+        on padding.  An embedder that runs batches side by side gets the whole window in one call
+        with the cancel token (it stops between batches); others get one batch per call, so a
+        cancel is heard between batches (a window takes seconds, a batch a fraction)."""
         tokenize = getattr(self.embedder, "tokenize", None)
         encodings = tokenize(texts) if tokenize is not None else None
+        if getattr(self.embedder, "streams", 1) > 1:
+            return self.embedder.submit_documents(texts, encodings=encodings, cancel=self.cancel)
         lengths = [len(e.ids) for e in encodings] if encodings is not None else [len(t) for t in texts]
         order = sorted(range(len(texts)), key=lengths.__getitem__)
         out: np.ndarray | None = None
-        # An embedder that runs batches side by side (OpenVINO's streams) gets the whole window in
-        # one call, so its streams wait for each other only at the end of the window, and the
-        # cancel token, so a cancel is still heard between its batches.
-        streams = getattr(self.embedder, "streams", 1)
-        batch_size = self.embedder.batch_size if streams == 1 else max(1, len(order))
+        batch_size = self.embedder.batch_size
         for start in range(0, len(order), batch_size):
             if self.cancel.cancelled:
-                return None
+                break
             idx = order[start : start + batch_size]
-            t0 = time.perf_counter()
-            batch = [texts[i] for i in idx]
             extra = {} if encodings is None else {"encodings": [encodings[i] for i in idx]}
-            if streams > 1:
-                extra["cancel"] = self.cancel
-            try:
-                vectors = self.embedder.embed_documents(batch, **extra)
-            except Cancelled:
-                return None
-            self.embed_seconds += time.perf_counter() - t0
-            self._chunks_embedded += len(idx)
+            vectors = self.embedder.embed_documents([texts[i] for i in idx], **extra)
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors
-        return out
+        if out is None or self.cancel.cancelled:
+            failed: Future = Future()
+            failed.set_exception(Cancelled("cancelled"))
+            return PendingVectors(failed, lambda: np.zeros((0, 0), dtype=np.float32))
+        return PendingVectors.ready(out)
 
     def _commit_loop(self, commit_q: queue.Queue, errors: list) -> None:
         """Commit embedded files in groups: the files one embedder window finished, and any that

@@ -19,6 +19,7 @@ import os
 import resource
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
 from app.settings import Settings
@@ -54,12 +55,19 @@ def _one_runtime(source: Path, runtime: str, settings: Settings, kb_name: str, c
         pipeline_cpu = _cpu_seconds() - cpu_started  # the parser processes are joined by now
         kb = service.open_kb(kb_name)
         texts = [r[0] for r in kb._conn.execute("SELECT text FROM chunks ORDER BY rowid")]
-        # The embedder alone, handed the same windows the pipeline hands it.
+        # The embedder alone, handed the same windows the pipeline hands it, the next one submitted
+        # before the last is waited for, as the pipeline does (OpenVINO's streams then never idle
+        # between windows; other runtimes compute each window when it is submitted).
         step = getattr(embedder, "window", embedder.batch_size)
         cpu_started = _cpu_seconds()
         started = time.perf_counter()
+        inflight: deque = deque()
         for i in range(0, len(texts), step):
-            embedder.embed_documents(texts[i : i + step])
+            inflight.append(embedder.submit_documents(texts[i : i + step]))
+            if len(inflight) == 2:
+                inflight.popleft().result()
+        while inflight:
+            inflight.popleft().result()
         embed_s = time.perf_counter() - started
         embed_cpu = _cpu_seconds() - cpu_started
     finally:

@@ -183,8 +183,8 @@ def test_openvinos_streams_run_batches_side_by_side_and_each_text_gets_its_own_v
     texts = [(TEXTS * 3)[i] for i in order]
     seen: list[int] = []
     session = embedder._onnx.session(2)
-    real = session.run_batches
-    session.run_batches = lambda feeds, take, cancel=None: seen.append(len(feeds)) or real(feeds, take, cancel)
+    real = session.submit
+    session.submit = lambda feeds, take, cancel=None: seen.append(len(feeds)) or real(feeds, take, cancel)
     vectors = embedder.embed_documents(texts)  # 11 batches, finished in whatever order
     assert seen == [11]
     assert (vectors * torch_vectors[order % len(TEXTS)]).sum(axis=1).min() > 0.9999
@@ -233,6 +233,75 @@ def test_a_cancel_stops_openvinos_streams_between_batches(cache):
     assert 3 <= len(pooled) <= 3 + embedder.streams  # those already running end, no other starts
     model._pool = real
     assert embedder.embed_documents(TEXTS, cancel=CancelToken()).shape == (len(TEXTS), 384)
+
+
+class _FakeRequest:
+    """Stands in for an OpenVINO infer request: logs when its feed starts and ends."""
+
+    def __init__(self, log: list) -> None:
+        self.log, self.feed = log, None
+
+    def start_async(self, feed) -> None:
+        self.feed = feed
+        self.log.append(("start", feed["name"]))
+
+    def wait(self) -> None:
+        self.log.append(("end", self.feed["name"]))
+
+    def get_output_tensor(self, _i):
+        return type("Tensor", (), {"data": self.feed["x"] * 2})
+
+
+def _run_fake_jobs(jobs_feeds: list[tuple[list[dict], object]]) -> tuple[list, list, list]:
+    """Submits every job at once to _run_jobs on two fake streams; returns the log, each job's
+    outputs and each job's outcome (None or the exception)."""
+    import queue
+
+    from ingest.embedder import _run_jobs, _StreamJob
+
+    log: list = []
+    outputs: list[list] = [[] for _ in jobs_feeds]
+    jobs = queue.SimpleQueue()
+    submitted = []
+    for n, (feeds, cancel) in enumerate(jobs_feeds):
+        def take(i, data, n=n):
+            if data[0] < 0:
+                raise ValueError("bad batch")
+            outputs[n].append((i, int(data[0])))
+        job = _StreamJob(feeds, take, cancel)
+        submitted.append(job)
+        jobs.put(job)
+    jobs.put(None)
+    _run_jobs([_FakeRequest(log), _FakeRequest(log)], jobs)
+    return log, outputs, [job.done.exception() for job in submitted]
+
+
+def _feeds(name: str, values: list[int]) -> list[dict]:
+    return [{"name": f"{name}{i}", "x": np.array([v])} for i, v in enumerate(values)]
+
+
+def test_the_streams_start_the_next_call_while_the_last_one_ends():
+    log, outputs, outcomes = _run_fake_jobs([(_feeds("a", [1, 2, 3]), None), (_feeds("b", [4, 5]), None)])
+    # The second call's first batch starts on the stream the first call freed, before its last batch ends.
+    assert log.index(("start", "b0")) < log.index(("end", "a2"))
+    assert log == [("start", "a0"), ("start", "a1"), ("end", "a0"), ("start", "a2"), ("end", "a1"),
+                   ("start", "b0"), ("end", "a2"), ("start", "b1"), ("end", "b0"), ("end", "b1")]
+    assert outputs == [[(0, 2), (1, 4), (2, 6)], [(0, 8), (1, 10)]] and outcomes == [None, None]
+
+
+def test_a_failed_or_cancelled_call_does_not_stop_the_next():
+    from ingest.progress import Cancelled, CancelToken
+
+    cancelled = CancelToken()
+    cancelled.cancel()
+    log, outputs, outcomes = _run_fake_jobs([(_feeds("a", [1, -1, 3, 4, 5]), None), (_feeds("c", [6, 7]), cancelled),
+                                             (_feeds("b", [8, 9]), None)])
+    assert isinstance(outcomes[0], ValueError) and isinstance(outcomes[1], Cancelled) and outcomes[2] is None
+    # The failed call starts nothing after its failure is known, the cancelled one nothing at all.
+    assert [e for e in log if e[0] == "start" and e[1][0] == "a"] == [("start", "a0"), ("start", "a1"), ("start", "a2")]
+    assert not [e for e in log if e[1][0] == "c"]
+    assert outputs[2] == [(0, 16), (1, 18)]
+    assert all(log.index(("end", name)) > log.index(("start", name)) for kind, name in log if kind == "start")
 
 
 _INGEST_AND_EXIT = """
