@@ -9,6 +9,7 @@ This module imports the loaders only, when the first file is read.
 
 from __future__ import annotations
 
+import importlib
 import resource
 import time
 from pathlib import Path
@@ -24,6 +25,12 @@ def limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))
     except (ValueError, OSError):  # not permitted here: the time budget still applies
         pass
+
+
+def boot() -> None:
+    """The first task of a new parser process: the imports every file needs, done while the
+    pipeline still plans."""
+    importlib.import_module("ingest.loaders")
 
 
 def parse_file(path: str, ocr: bool, max_pages: int, timeout_s: float | None = None) -> LoadedDocument:

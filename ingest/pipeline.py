@@ -38,7 +38,7 @@ from app.errors import KnowledgeBaseError
 from ingest.embedder import Embedder, PendingVectors
 from ingest.errors import FileTimeout, FileTooLarge, IngestError
 from ingest.kb import KnowledgeBase, NewVersion
-from ingest.parse_worker import hard_timeout, limit_memory, parse_file
+from ingest.parse_worker import boot, hard_timeout, limit_memory, parse_file
 from ingest.progress import CancelToken, Cancelled, FileEvent, NullProgress, Progress, ProgressSink
 from ingest.splitter import Splitter, document_id
 from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument, file_of
@@ -240,6 +240,8 @@ class IngestPipeline:
         self.commit_seconds = 0.0
         self.commits = 0
         self._chunks_embedded = 0
+        self._pool = None  # the parser processes, once planning finds a file to read
+        self._parse_workers = 1
         # Chunks parsed but not yet embedded beyond which no more files are handed to the parsers.
         self.max_backlog = max(4 * getattr(embedder, "window", embedder.batch_size), 1024)
         self.files_hashed = 0  # files whose content planning read: none on a re-run over an unchanged folder
@@ -274,11 +276,28 @@ class IngestPipeline:
         for ev in problems:
             self._event(ev)
         t0 = time.perf_counter()
-        jobs = self._plan(files)
-        self.plan_seconds = time.perf_counter() - t0
-        if jobs:
-            self._process(jobs)
+        try:
+            jobs = self._plan(files)
+            self.plan_seconds = time.perf_counter() - t0
+            if jobs:
+                self._process(jobs)
+        finally:
+            if self._pool is not None:  # opened while planning, which then failed
+                self._pool.stop()
+                self._pool.join()
+                self._pool = None
         return self.events
+
+    def _open_parsers(self, files_left: int) -> None:
+        """Start the parser processes.  Planning does it at the first file to read, so they boot
+        (~0.2 s: an interpreter and the loaders' imports) while it plans the rest; before, every
+        ingest waited for them after planning."""
+        from pebble import ProcessPool
+
+        ctx = multiprocessing.get_context("spawn")  # fork would copy torch's and Chroma's threads' locks
+        self._parse_workers = max(1, min(self.options.parse_workers, files_left))
+        self._pool = ProcessPool(max_workers=self._parse_workers, initializer=limit_memory, context=ctx)
+        self._pool.schedule(boot)  # pebble starts its processes at the first task
 
     def _check_embedder(self) -> list[str]:
         """Paths to read besides those given.  A knowledge base indexed by another embedder is
@@ -306,7 +325,7 @@ class IngestPipeline:
         """Skip unchanged files; return the rest as jobs."""
         jobs: list[_Job] = []
         max_bytes = self.options.max_file_mb * 1024 * 1024
-        for f in files:
+        for index, f in enumerate(files):
             if self.cancel.cancelled:
                 break
             path = str(f)
@@ -340,12 +359,12 @@ class IngestPipeline:
                 continue
             self.kb.mark_pending(path, st.st_size, st.st_mtime)
             jobs.append(_Job(path, st.st_size, st.st_mtime, digest))
+            if self._pool is None:
+                self._open_parsers(len(files) - index)
         self._work_total = len(jobs)
         return jobs
 
     def _process(self, jobs: list[_Job]) -> None:
-        from pebble import ProcessPool
-
         embed_q: queue.Queue[_Job | None] = queue.Queue()
         commit_q: queue.Queue[list[_Job] | None] = queue.Queue(maxsize=64)
         errors: list[BaseException] = []
@@ -353,9 +372,9 @@ class IngestPipeline:
         writer_thread = threading.Thread(target=self._commit_loop, args=(commit_q, errors), name="commit", daemon=True)
         embedder_thread.start()
         writer_thread.start()
-        ctx = multiprocessing.get_context("spawn")  # fork would copy torch's and Chroma's threads' locks
-        workers = max(1, min(self.options.parse_workers, len(jobs)))
-        pool = ProcessPool(max_workers=workers, initializer=limit_memory, context=ctx)
+        if self._pool is None:
+            self._open_parsers(len(jobs))
+        pool, self._pool, workers = self._pool, None, self._parse_workers
         # Memory stays bounded whatever the folder size: files are handed to the parsers a few at
         # a time, and none while the chunks parsed but not yet embedded exceed a few windows, so
         # fast parsers never pile whole folders of text up in front of the slower embedder.

@@ -203,3 +203,30 @@ def test_files_finished_together_are_committed_as_one_group(tmp_path, embedder, 
     assert pipe.commits == 3
     assert kb.store.count() == kb.chunk_count() == 5
     assert kb.consistency_problems() == []
+
+
+def test_parsers_boot_while_planning_and_a_failed_plan_leaves_none_running(library, tmp_path, monkeypatch):
+    import multiprocessing
+
+    from app.errors import KnowledgeBaseError
+    from ingest.pipeline import IngestOptions, IngestPipeline
+
+    for i in range(3):
+        (tmp_path / f"f{i}.txt").write_text(f"File {i} has a few words.")
+    kb = library.open_kb("t", create=True)
+    pipeline = IngestPipeline(kb, library.embedder(), IngestOptions())
+    real, planned, booting = kb.mark_pending, [], []
+
+    def mark_pending_failing_at_the_second(path, *args):
+        planned.append(path)
+        if len(planned) == 2:
+            booting.append(pipeline._pool is not None and bool(multiprocessing.active_children()))
+            raise KnowledgeBaseError("the catalogue went away")
+        return real(path, *args)
+    monkeypatch.setattr(kb, "mark_pending", mark_pending_failing_at_the_second)
+    with pytest.raises(KnowledgeBaseError, match="went away"):
+        pipeline.run([tmp_path])
+    assert booting == [True]  # the parser process started at the first file to read
+    assert pipeline._pool is None and multiprocessing.active_children() == []
+    monkeypatch.setattr(kb, "mark_pending", real)
+    assert [e.state for e in pipeline.run([tmp_path])] == ["ok"] * 3  # the same pipeline runs again
