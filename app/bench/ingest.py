@@ -6,6 +6,10 @@ same machine; parsing, splitting, keyword indexing and writes should hide behind
 With several runtimes (`--runtime openvino,torch`), each gets its own KB from the same files in
 the same run, and the first is compared with the others (`speedup_vs_<runtime>`).
 
+Each runtime ingests the files twice, into two KBs: the first run is what a one-shot `localkb
+ingest` gives (its figures pay for loading Chroma, jieba and the splitter: about 2 CPU-s);
+the second (`warm_*`) is what the app's engine, a long-lived process, gives from its second ingest on.
+
 CPU seconds are reported beside the rates because on a machine whose cores the embedder alone
 already fills, the ratio cannot exceed embedder CPU / pipeline CPU: the other stages' CPU
 (`other_cpu_seconds`: parsing in the worker processes, splitting, keyword indexing, Chroma's
@@ -48,11 +52,14 @@ def _one_runtime(source: Path, runtime: str, settings: Settings, kb_name: str, c
     service = LibraryService(settings, embedder=embedder)
     try:
         embedder.embed_documents(["warm up the model so loading is not timed"])
-        cpu_started = _cpu_seconds()
-        started = time.perf_counter()
-        report = service.ingest([source], kb_name)
-        pipeline_s = time.perf_counter() - started
-        pipeline_cpu = _cpu_seconds() - cpu_started  # the parser processes are joined by now
+        runs = []
+        for name in (kb_name, f"{kb_name}-again"):
+            cpu_started = _cpu_seconds()
+            started = time.perf_counter()
+            report = service.ingest([source], name)
+            # The parser processes are joined by now, so their CPU is counted.
+            runs.append((time.perf_counter() - started, _cpu_seconds() - cpu_started, report))
+        (pipeline_s, pipeline_cpu, report), (warm_s, warm_cpu, warm_report) = runs
         kb = service.open_kb(kb_name)
         texts = [r[0] for r in kb._conn.execute("SELECT text FROM chunks ORDER BY rowid")]
         # The embedder alone, handed the same windows the pipeline hands it, the next one submitted
@@ -86,6 +93,11 @@ def _one_runtime(source: Path, runtime: str, settings: Settings, kb_name: str, c
         "pipeline_cpu_seconds": round(pipeline_cpu, 2), "embedder_cpu_seconds": round(embed_cpu, 2),
         "other_cpu_seconds": round(pipeline_cpu - embed_cpu, 2),
         "cores_busy_pipeline": round(pipeline_cpu / pipeline_s, 2), "cores_busy_embedder": round(embed_cpu / embed_s, 2),
+        # The same files into a second KB of the same process, as the app's engine runs every
+        # ingest after its first: Chroma, jieba and the splitter are loaded by then.
+        "warm_pipeline_seconds": round(warm_s, 2), "warm_pipeline_chunks_per_s": round(warm_report.chunks_added / warm_s, 2),
+        "warm_ratio": round((warm_report.chunks_added / warm_s) / (n / embed_s), 3),
+        "warm_other_cpu_seconds": round(warm_cpu - embed_cpu, 2), "warm_chunks": warm_report.chunks_added,
     }
 
 
