@@ -5,7 +5,8 @@ Stages run concurrently:
              memory cap, so a pathological file is killed alone and a parser crash costs one file;
   split   -- on the calling thread, as parse results arrive;
   embed   -- one thread batches chunks across documents, a window of batches sorted by token
-             length at a time (onnxruntime and torch release the GIL while they work);
+             length at a time, the next window handed to OpenVINO's streams before the last
+             ends (the runtimes release the GIL while they work);
   commit  -- one thread writes vectors, then the catalogue and keyword rows in one transaction.
 Files inside a file (mail attachments, zip members) are read with it, in its worker and budget,
 and committed as documents of their own (`mail.eml › report.pdf`) just before it.
@@ -44,7 +45,6 @@ from ingest.splitter import Splitter, document_id
 from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument, file_of
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
