@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -205,7 +206,15 @@ def small_disk(tmp_path):
 
         @staticmethod
         def remount(options: str) -> None:
-            subprocess.run(["mount", "-o", f"remount,{options}", str(mount)], check=True, capture_output=True)
+            # Making it read-only fails with "mount point is busy" while the kernel still frees a
+            # file deleted a moment ago (SQLite's and Chroma's: no process holds or maps any file
+            # on it then, checked in /proc); that takes milliseconds, so try again for a while.
+            for attempt in range(50):
+                done = subprocess.run(["mount", "-o", f"remount,{options}", str(mount)], capture_output=True, text=True)
+                if done.returncode == 0 or "busy" not in done.stderr or attempt == 49:
+                    break
+                time.sleep(0.1)
+            done.check_returncode()
 
         @staticmethod
         def used_kb() -> int:
