@@ -4,7 +4,7 @@ reads one file, with the time budgets derived from the per-file limit.
 Kept apart from `ingest.pipeline` because a parser process imports the module of each function it
 is handed: importing the pipeline pulled langchain, the knowledge base's modules and numpy into
 every parser process (0.43 s of CPU at each ingest's start, before its first file was read).
-This module imports the loaders only, when the first file is read.
+This module imports the loaders only, in the process's first task (`boot`).
 """
 
 from __future__ import annotations

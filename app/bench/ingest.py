@@ -7,8 +7,9 @@ With several runtimes (`--runtime openvino,torch`), each gets its own KB from th
 the same run, and the first is compared with the others (`speedup_vs_<runtime>`).
 
 Each runtime ingests the files twice, into two KBs: the first run is what a one-shot `localkb
-ingest` gives (its figures pay for loading Chroma, jieba and the splitter: about 2 CPU-s);
-the second (`warm_*`) is what the app's engine, a long-lived process, gives from its second ingest on.
+ingest` gives (it pays for importing Chroma and, when a chunk holds Chinese, loading jieba's
+dictionary: about 2 CPU-s); the second (`warm_*`) is what the app's engine, a long-lived
+process, gives from its second ingest on.
 
 CPU seconds are reported beside the rates because on a machine whose cores the embedder alone
 already fills, the ratio cannot exceed embedder CPU / pipeline CPU: the other stages' CPU
@@ -94,7 +95,7 @@ def _one_runtime(source: Path, runtime: str, settings: Settings, kb_name: str, c
         "other_cpu_seconds": round(pipeline_cpu - embed_cpu, 2),
         "cores_busy_pipeline": round(pipeline_cpu / pipeline_s, 2), "cores_busy_embedder": round(embed_cpu / embed_s, 2),
         # The same files into a second KB of the same process, as the app's engine runs every
-        # ingest after its first: Chroma, jieba and the splitter are loaded by then.
+        # ingest after its first: Chroma and jieba are loaded by then.
         "warm_pipeline_seconds": round(warm_s, 2), "warm_pipeline_chunks_per_s": round(warm_report.chunks_added / warm_s, 2),
         "warm_ratio": round((warm_report.chunks_added / warm_s) / (n / embed_s), 3),
         "warm_other_cpu_seconds": round(warm_cpu - embed_cpu, 2), "warm_chunks": warm_report.chunks_added,
