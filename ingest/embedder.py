@@ -326,13 +326,14 @@ def _run_jobs(requests: list, jobs: queue.SimpleQueue) -> None:
 
     def finish_oldest() -> None:
         request, job, i = running.popleft()
-        request.wait()
-        idle.append(request)
         job.running -= 1
         try:
+            # An inference that failed raises here: its job fails, the worker and the next jobs go on.
+            request.wait()
             job.take(i, request.get_output_tensor(0).data)
         except BaseException as exc:  # noqa: BLE001 - raised once every running batch ended
             job.failed.append(exc)
+        idle.append(request)
         job.settle()
 
     def start_feeds() -> None:
@@ -375,7 +376,7 @@ def _run_jobs(requests: list, jobs: queue.SimpleQueue) -> None:
     finally:
         for request, _job, _i in running:
             request.wait()  # no request may still write into what a caller gets back
-        for job in queued:
+        for job in [*(j for _r, j, _i in running), *queued]:
             if not job.done.done():
                 job.done.set_exception(RuntimeError("the embedder was closed"))
 

@@ -247,6 +247,8 @@ class _FakeRequest:
 
     def wait(self) -> None:
         self.log.append(("end", self.feed["name"]))
+        if self.feed["x"][0] == -2:
+            raise RuntimeError("inference failed")
 
     def get_output_tensor(self, _i):
         return type("Tensor", (), {"data": self.feed["x"] * 2})
@@ -302,6 +304,14 @@ def test_a_failed_or_cancelled_call_does_not_stop_the_next():
     assert not [e for e in log if e[1][0] == "c"]
     assert outputs[2] == [(0, 16), (1, 18)]
     assert all(log.index(("end", name)) > log.index(("start", name)) for kind, name in log if kind == "start")
+
+
+def test_an_inference_that_fails_fails_its_call_only():
+    log, outputs, outcomes = _run_fake_jobs([(_feeds("a", [1, -2, 3, 4, 5]), None), (_feeds("b", [4, 5]), None)])
+    assert isinstance(outcomes[0], RuntimeError) and "inference failed" in str(outcomes[0])
+    assert outcomes[1] is None and outputs[1] == [(0, 8), (1, 10)]
+    # a2 started when a0 ended, before a1's failure was known; nothing of the call starts after.
+    assert [e for e in log if e[0] == "start" and e[1][0] == "a"] == [("start", "a0"), ("start", "a1"), ("start", "a2")]
 
 
 _INGEST_AND_EXIT = """
