@@ -28,7 +28,7 @@ import time
 from collections import deque
 from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -569,7 +569,10 @@ class IngestPipeline:
                         if len(texts) == window:
                             break
                     started = time.perf_counter()
-                    inflight.append((self._submit_window(texts), takes, started))
+                    submitted = self._submit_window(texts)
+                    if submitted is None:  # cancelled between batches
+                        return
+                    inflight.append((submitted, takes, started))
                     continue
                 if not inflight:
                     if done and not pending:
@@ -612,11 +615,12 @@ class IngestPipeline:
                     pass
             commit_q.put(None)
 
-    def _submit_window(self, texts: list[str]) -> PendingVectors:
+    def _submit_window(self, texts: list[str]) -> PendingVectors | None:
         """Hand a window to the embedder in batches of similar token length, so little compute goes
         on padding.  An embedder that runs batches side by side gets the whole window in one call
-        with the cancel token (it stops between batches); others get one batch per call, so a
-        cancel is heard between batches (a window takes seconds, a batch a fraction)."""
+        with the cancel token (it stops between batches, and its vectors raise Cancelled); others
+        get one batch per call, so a cancel is heard between batches (a window takes seconds, a
+        batch a fraction): None then."""
         tokenize = getattr(self.embedder, "tokenize", None)
         encodings = tokenize(texts) if tokenize is not None else None
         if getattr(self.embedder, "streams", 1) > 1:
@@ -635,9 +639,7 @@ class IngestPipeline:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors
         if out is None or self.cancel.cancelled:
-            failed: Future = Future()
-            failed.set_exception(Cancelled("cancelled"))
-            return PendingVectors(failed, lambda: np.zeros((0, 0), dtype=np.float32))
+            return None
         return PendingVectors.ready(out)
 
     def _commit_loop(self, commit_q: queue.Queue, errors: list) -> None:
