@@ -2,7 +2,9 @@
 
 Stages run concurrently:
   parse   -- loaders run in worker processes (pebble), each file under a time budget and a
-             memory cap, so a pathological file is killed alone and a parser crash costs one file;
+             memory cap, so a pathological file is killed alone and a parser crash costs one file
+             (small plain-text files go several to a task; a batch that fails is read again one
+             file to a task);
   split   -- on the calling thread, as parse results arrive;
   embed   -- one thread batches chunks across documents, a window of batches sorted by token
              length at a time, the next window handed to OpenVINO's streams before the last
@@ -39,7 +41,8 @@ from app.errors import KnowledgeBaseError
 from ingest.embedder import Embedder, PendingVectors
 from ingest.errors import FileTimeout, FileTooLarge, IngestError
 from ingest.kb import KnowledgeBase, NewVersion
-from ingest.parse_worker import boot, hard_timeout, limit_memory, parse_file
+from ingest.loaders import PLAIN_TEXT_SUFFIXES
+from ingest.parse_worker import ReaderBug, boot, hard_timeout, limit_memory, parse_file, parse_files
 from ingest.progress import CancelToken, Cancelled, FileEvent, NullProgress, Progress, ProgressSink
 from ingest.splitter import Splitter, document_id
 from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument, file_of
@@ -74,6 +77,7 @@ class _Job:
     # Paths of the files inside this one (mail attachments, zip members) that this run keeps;
     # None for a file inside another, which is not a job of its own in the plan.
     children: list[str] | None = field(default_factory=list)
+    alone: bool = False  # read in a task of its own: the batch it was in failed
 
 
 def _crash_point(name: str) -> None:
@@ -100,6 +104,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A commit group's size cap in chunks: big enough to share a commit's fixed cost among many
 # small files, small enough that one commit stays a fraction of a second.
 _COMMIT_GROUP_CHUNKS = 1024
+# Small plain-text files go to a parser up to this many to a task: enough to spread a task's fixed
+# cost thin.  A batch holds no more text than one ordinary file, so the parsed text waiting for the
+# embedder stays as bounded as when every task was one file.
+_BATCH_FILES = 16
+_BATCH_BYTES = 64 * 1024
+_BATCH_FILE_BYTES = 16 * 1024
 
 
 def one_line_path(path: str) -> str:
@@ -199,6 +209,12 @@ def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> t
 
 class FileVanished(IngestError):
     """The file was removed or renamed after it was planned, before or while it was read."""
+
+
+def _raise_or_return(outcome: LoadedDocument | Exception) -> LoadedDocument:
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def _check_unchanged(job: _Job) -> None:
@@ -386,18 +402,27 @@ class IngestPipeline:
             try:
                 while (futures or to_parse) and not (self.cancel.cancelled or errors):
                     while to_parse and len(futures) < 4 * workers and self._chunks_total - self._chunks_embedded < self.max_backlog:
-                        job = to_parse.popleft()
-                        future = pool.schedule(self.parse, args=(job.path, self.options.ocr, self.options.max_pages,
-                                                                 self.options.file_timeout_s),
-                                               timeout=hard_timeout(job.path, self.options.file_timeout_s))
-                        futures[future] = job
+                        batch = self._next_batch(to_parse)
+                        if len(batch) == 1:
+                            future = pool.schedule(self.parse, args=(batch[0].path, self.options.ocr, self.options.max_pages,
+                                                                     self.options.file_timeout_s),
+                                                   timeout=hard_timeout(batch[0].path, self.options.file_timeout_s))
+                        else:
+                            future = pool.schedule(parse_files, args=(self.parse, [j.path for j in batch], self.options.ocr,
+                                                                      self.options.max_pages, self.options.file_timeout_s),
+                                                   timeout=self.options.file_timeout_s)
+                        futures[future] = batch
                     if not futures:  # the embedder is catching up
                         time.sleep(0.05)
                         continue
                     # Poll so a cancel is honoured within a fraction of a second, even mid-file.
                     finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        self._collect(futures.pop(future), future, embed_q)
+                        batch = futures.pop(future)
+                        if len(batch) == 1:
+                            self._collect(batch[0], future.result, embed_q)
+                        else:
+                            self._collect_batch(batch, future, embed_q, to_parse)
             except KeyboardInterrupt:
                 # Ctrl-C stops like a cancel: the parsers are stopped, the embedder ends after its
                 # current batch and nothing more is committed.  Without this the cleanup below
@@ -435,12 +460,53 @@ class IngestPipeline:
                 raise KeyboardInterrupt
             self.cancel.check()
 
-    def _collect(self, job: _Job, future, embed_q: queue.Queue) -> None:
-        """Split a parsed file and queue it for embedding, or record why it failed."""
+    @staticmethod
+    def _next_batch(to_parse: deque) -> list[_Job]:
+        """The next file to read, with the small plain-text files that follow it when it is one."""
+        def small_text(job: _Job) -> bool:
+            return (not job.alone and job.size <= _BATCH_FILE_BYTES
+                    and Path(job.path).suffix.lower() in PLAIN_TEXT_SUFFIXES)
+
+        batch = [to_parse.popleft()]
+        if not small_text(batch[0]):
+            return batch
+        size = batch[0].size
+        while (to_parse and len(batch) < _BATCH_FILES and small_text(to_parse[0])
+               and size + to_parse[0].size <= _BATCH_BYTES):
+            size += to_parse[0].size
+            batch.append(to_parse.popleft())
+        return batch
+
+    def _collect_batch(self, jobs: list[_Job], future, embed_q: queue.Queue, to_parse: deque) -> None:
+        """Take each file of a batch as `_collect` takes a file read alone.  A batch that crashed
+        or timed out tells nothing about which file did it: its files go back to the front of the
+        queue, each to be read in a task of its own, so the culprit fails alone and the rest are
+        read (a hanging file costs two time budgets, not one)."""
+        try:
+            outcomes = future.result()
+        except FutureCancelled:
+            return
+        except Exception as exc:
+            log.warning("a batch of %d small files failed (%s: %s); reading them one at a time",
+                        len(jobs), type(exc).__name__, exc)
+            for job in reversed(jobs):
+                job.alone = True
+                to_parse.appendleft(job)
+            return
+
+        def result_of(outcome):
+            return lambda: _raise_or_return(outcome)
+
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            self._collect(job, result_of(outcome), embed_q)
+
+    def _collect(self, job: _Job, result: Callable[[], LoadedDocument], embed_q: queue.Queue) -> None:
+        """Split a parsed file and queue it for embedding, or record why it failed.  `result`
+        gives the parser's document or raises its error."""
         from pebble import ProcessExpired
 
         try:
-            job.doc = future.result()
+            job.doc = result()
             _check_unchanged(job)
             job.chunks = self.splitter.split(job.doc, job.path, document_id(job.path, job.content_hash))
             if not job.chunks:
@@ -461,6 +527,10 @@ class IngestPipeline:
             self._fail(job, str(exc))
             return
         except FutureCancelled:
+            return
+        except ReaderBug as exc:  # a loader bug, met in a batch
+            log.error("unexpected error reading %s\n%s", job.path, exc.trace)
+            self._fail(job, f"unexpected error: {exc.type_name}: {exc.message}")
             return
         except Exception as exc:  # a loader bug must cost one file, not the batch
             log.exception("unexpected error reading %s", job.path)

@@ -113,6 +113,11 @@ _FILE_TYPE_NAMES = {".htm": "HTML", ".xhtml": "HTML", ".jpeg": "JPEG", ".tif": "
                     ".dps": "DPS", ".msg": "Outlook MSG"}
 
 
+# Read by decoding bytes only, no parsing library: a small one cannot crash or hang its reader,
+# so the pipeline hands such files to a parser several at a time.
+PLAIN_TEXT_SUFFIXES = frozenset(s for s, spec in _LOADERS.items() if spec.startswith("text:"))
+
+
 def supported_suffixes() -> frozenset[str]:
     """Lower-case suffixes (with the dot) that `load_file` reads."""
     return frozenset(_LOADERS)

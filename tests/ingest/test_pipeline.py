@@ -3,6 +3,7 @@
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -118,6 +119,80 @@ def test_hanging_crashing_and_missing_files_fail_alone(library, tmp_path):
     assert events["good.txt"].state == events["after.txt"].state == "ok"
     assert kb.document(str(tmp_path / "hang.txt")).status == "failed"
     assert kb.consistency_problems() == []
+
+
+def recording_parse_files(parse, paths, *args):
+    """`parse_files` that also logs which files went to a parser together; runs in the parser process."""
+    from ingest.parse_worker import parse_files
+
+    with open(os.environ["LOCALKB_TEST_BATCH_LOG"], "a") as fh:
+        fh.write("\t".join(os.path.basename(p) for p in paths) + "\n")
+    return parse_files(parse, paths, *args)
+
+
+def buggy_parse(path, ocr, max_pages, timeout_s):
+    """A loader with a bug on one file; runs in the parser process."""
+    from ingest.parse_worker import parse_file
+
+    if path.endswith("bug.txt"):
+        raise ValueError("a loader bug")
+    return parse_file(path, ocr, max_pages, timeout_s)
+
+
+def test_small_text_files_go_to_a_parser_together_and_fail_apart(library, tmp_path, monkeypatch):
+    from ingest import pipeline as pipeline_mod
+    from ingest.pipeline import IngestOptions, IngestPipeline
+
+    log_file = tmp_path / "batches.log"
+    monkeypatch.setenv("LOCALKB_TEST_BATCH_LOG", str(log_file))
+    monkeypatch.setattr(pipeline_mod, "parse_files", recording_parse_files)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(40):
+        (docs / f"n{i:02d}.txt").write_text(f"Note {i}: the boiler room key hangs on hook {i}.")
+    (docs / "bug.txt").write_text("This one meets the loader's bug.")
+    (docs / "empty.txt").write_text("")
+    (docs / "zh.md").write_text("# 会议\n\n周五下午三点在二楼开会。\n", encoding="utf-8")
+    (docs / "big.txt").write_text("A long report about the quarterly figures. " * 600)  # 26 KB: alone
+    # Sorts first, so the small files after it come one after another.
+    (docs / "a-page.html").write_text("<html><body><p>The lobby opens at seven.</p></body></html>")
+    kb = library.open_kb("t", create=True)
+    events = {os.path.basename(e.path): e for e in
+              IngestPipeline(kb, library.embedder(), IngestOptions(), parse=buggy_parse).run([docs])}
+
+    assert events["bug.txt"].state == "failed" and events["bug.txt"].reason == "unexpected error: ValueError: a loader bug"
+    assert events["empty.txt"].state == "failed" and "no text" in events["empty.txt"].reason
+    assert all(e.state == "ok" for name, e in events.items() if name not in ("bug.txt", "empty.txt"))
+    assert len(events) == 45
+    batches = [line.split("\t") for line in log_file.read_text().splitlines()]
+    batched = [name for batch in batches for name in batch]
+    assert len(batched) == len(set(batched)) == 43  # every small text file once, none read again
+    assert "big.txt" not in batched and "a-page.html" not in batched
+    assert max(len(b) for b in batches) == 16 and len(batches) <= 4
+    # Each file's text landed under its own path, not a neighbour's from the same batch.
+    for i in (0, 17, 39):
+        hit = kb.chunks([kb.keyword_search(f"hook {i}", 1)[0][0]])
+        assert [(r.path, r.text) for r in hit.values()] == [(str(docs / f"n{i:02d}.txt"), f"Note {i}: the boiler room key hangs on hook {i}.")]
+    assert kb.consistency_problems() == []
+
+
+def test_next_batch_keeps_files_read_alone_and_big_ones_apart():
+    from collections import deque
+
+    from ingest.pipeline import _BATCH_FILES, IngestPipeline, _Job
+
+    def job(name, size=100, alone=False):
+        return _Job(f"/d/{name}", size, 1.0, name, alone=alone)
+
+    queue_ = deque([job("a.txt"), job("b.md"), job("c.TXT"), job("d.pdf"), job("e.txt"), job("f.txt", alone=True),
+                    job("g.txt"), job("h.txt", size=20_000), job("i.txt"),
+                    *(job(f"m{i}.log") for i in range(_BATCH_FILES + 2))])
+    names = []
+    while queue_:
+        names.append([Path(j.path).name for j in IngestPipeline._next_batch(queue_)])
+    assert names[:7] == [["a.txt", "b.md", "c.TXT"], ["d.pdf"], ["e.txt"], ["f.txt"], ["g.txt"], ["h.txt"],
+                         ["i.txt", *(f"m{i}.log" for i in range(_BATCH_FILES - 1))]]
+    assert names[7:] == [["m15.log", "m16.log", "m17.log"]]
 
 
 def test_cancel_stops_and_leaves_nothing_half_indexed(library, tmp_path):
