@@ -46,3 +46,22 @@ def test_every_field_has_a_title_and_description():
     for group_name, group_field in Settings.model_fields.items():
         for name, field in group_field.annotation.model_fields.items():
             assert field.title and field.description, f"{group_name}.{name}"
+
+
+def test_every_embedder_runtime_can_be_chosen_in_settings_and_benchmarks():
+    """The runtimes are listed in three places (the settings' choices, the embedder, `bench
+    retrieval --runtime`) so that the CLI's start imports neither numpy nor pydantic: a runtime
+    added to one and not the others would be refused or unreachable."""
+    import argparse
+    from typing import get_args
+
+    from app.cli import bench
+    from app.settings import EmbeddingSettings
+    from ingest.embedder import RUNTIMES
+
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers())
+    settings_runtimes = get_args(EmbeddingSettings.model_fields["runtime"].annotation)
+    assert set(settings_runtimes) == set(RUNTIMES)
+    for runtime in RUNTIMES:
+        assert parser.parse_args(["bench", "retrieval", "data.json", "--runtime", runtime]).runtime == runtime
