@@ -667,6 +667,19 @@ class KnowledgeBase:
         self.collect_garbage()
         return True
 
+    def change_embedder(self, name: str, dimension: int) -> list[str]:
+        """Move this knowledge base to another embedder: every document is taken down and its path
+        returned, to be read again, so two embedders' vectors never mix.  The emptied vector store
+        is made afresh, so an embedder of another dimension can write to it."""
+        documents = [d.path for d in self.documents()]
+        for path in documents:
+            self.remove_document(path)
+        if not self.store.count():  # a shared store others still write to keeps its collection
+            self.store.reset()
+        self.set_meta("embedder", name)
+        self.set_meta("dimension", str(dimension))
+        return documents
+
     def move_document(self, old: str, new: str) -> bool:
         """Give an indexed document a new path without reading or embedding it again (a moved file).
 

@@ -328,14 +328,8 @@ class IngestPipeline:
                 f"Knowledge base '{self.kb.name}' was indexed with the embedding model '{used}', not the current "
                 f"'{self.embedder.name}': re-index it (localkb ingest --reindex) or switch the embedder back."
             )
-        documents = [d.path for d in self.kb.documents()]
-        log.info("re-indexing all %d documents of %s: embedder %s -> %s", len(documents), self.kb.name, used,
-                 self.embedder.name)
-        for path in documents:
-            self.kb.remove_document(path)
-        self.kb.set_meta("embedder", self.embedder.name)
-        self.kb.set_meta("dimension", str(self.embedder.dimension))
-        return documents
+        log.info("re-indexing all documents of %s: embedder %s -> %s", self.kb.name, used, self.embedder.name)
+        return self.kb.change_embedder(self.embedder.name, self.embedder.dimension)
 
     def _plan(self, files: list[Path]) -> list[_Job]:
         """Skip unchanged files; return the rest as jobs."""

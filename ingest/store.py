@@ -169,6 +169,16 @@ class VectorStore:
                     metadatas=[{**m, "doc_id": d} for m, d in zip(metas, owners[i : i + len(batch)])], **extra),
                     "writing vectors")
 
+    def reset(self) -> None:
+        """Drop the collection and make it afresh, empty.  Chroma fixes a collection's dimension at
+        its first vector and keeps it when every vector is deleted, so an emptied collection still
+        refuses an embedder of another size."""
+        with self._lock:
+            name, meta = self._collection.name, self._collection.metadata
+            self._guard(lambda: self._client.delete_collection(name), "emptying the vector store")
+            self._collection = self._guard(lambda: self._client.get_or_create_collection(name, metadata=meta),
+                                           "emptying the vector store")
+
     def delete_document(self, doc_id: str) -> None:
         with self._lock:
             self._guard(lambda: self._collection.delete(where={"doc_id": doc_id}), "deleting vectors")

@@ -363,13 +363,10 @@ class LibraryService:
                 cancel: CancelToken | None = None) -> IngestReport:
         """Re-read documents (all of them when paths_ is None), e.g. after changing the embedder."""
         base = self.open_kb(kb)
-        targets = list(paths_) if paths_ is not None else [d.path for d in base.documents()]
-        if paths_ is None and base.meta("embedder") not in (None, self.embedder().name):
-            # A new embedder's vectors must never mix with the old ones: start the vectors afresh.
-            with base.writer():
-                for d in base.documents():
-                    base.remove_document(d.path)
-                base.set_meta("embedder", self.embedder().name)
+        # A KB of another embedder is re-read whole whatever is asked (the pipeline takes every
+        # document down and reads it again, so two embedders' vectors never mix).
+        moving = base.meta("embedder") not in (None, self.embedder().name)
+        targets = list(paths_) if paths_ is not None else [] if moving else [d.path for d in base.documents()]
         return self.ingest(targets, kb, progress, cancel, force=True)
 
     def remove(self, kb: str, paths_: Sequence[Path | str], wait_s: float = WRITER_WAIT_S) -> list[FileEvent]:

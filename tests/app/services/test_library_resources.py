@@ -62,3 +62,49 @@ def test_a_kb_indexed_by_another_embedder_is_listed_as_such(tmp_path):
         assert [(k.name, k.other_embedder) for k in library.list_kbs()] == [("empty", False), ("old", False)]
     finally:
         library.close()
+
+
+class _Narrow:
+    """The test embedder's vectors cut to their first 32 numbers: another embedder of another
+    dimension, as a user's own model folder in the settings would be."""
+
+    def __init__(self, inner, dimension: int = 32) -> None:
+        self.inner, self.dimension = inner, dimension
+        self.name = f"{inner.name} first {dimension}"
+        self.batch_size = inner.batch_size
+
+    def embed_documents(self, texts, **_):
+        import numpy as np
+
+        v = self.inner.embed_documents(texts)[:, : self.dimension]
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    def submit_documents(self, texts, **_):
+        from ingest.embedder import PendingVectors
+
+        return PendingVectors.ready(self.embed_documents(texts))
+
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+
+def test_a_kb_moves_to_an_embedder_of_another_dimension_whole(library, embedder, tmp_path):
+    # Chroma keeps an emptied collection's dimension: without making it afresh, the re-index of a
+    # 384-number KB by a 32-number embedder failed on its first vectors, its documents taken down.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "boiler.txt").write_text("The boiler room is inspected every spring by the facilities team.")
+    (docs / "canteen.txt").write_text("The canteen serves breakfast from seven until half past nine.")
+    library.ingest([docs], "t")
+    narrow = LibraryService(Settings(), embedder=_Narrow(embedder))
+    try:
+        report = narrow.reindex("t")
+        assert sorted((e.path, e.state) for e in report.events) == [(str(docs / "boiler.txt"), "ok"),
+                                                                    (str(docs / "canteen.txt"), "ok")]
+        kb = narrow.open_kb("t")
+        assert (kb.meta("embedder"), kb.meta("dimension")) == ("all-MiniLM-L6-v2 first 32", "32")
+        top = kb.dense_search(narrow.embedder().embed_query("when is breakfast served"), 1)[0][0]
+        assert kb.chunks([top])[top].path == str(docs / "canteen.txt")
+        assert kb.store.count() == kb.chunk_count() == 2 and kb.consistency_problems() == []
+    finally:
+        narrow.close()
