@@ -526,7 +526,7 @@ class IngestPipeline:
             log.error("unexpected error reading %s\n%s", job.path, exc.trace)
             self._fail(job, f"unexpected error: {exc.type_name}: {exc.message}")
             return
-        except Exception as exc:  # a loader bug must cost one file, not the batch
+        except Exception as exc:  # a loader bug must cost one file, not the whole ingest
             log.exception("unexpected error reading %s", job.path)
             self._fail(job, f"unexpected error: {type(exc).__name__}: {exc}")
             return
