@@ -48,3 +48,22 @@ def test_document_id_depends_on_path_and_content():
     assert document_id("/a", "h1") == document_id("/a", "h1")
     assert document_id("/a", "h1") != document_id("/a", "h2")
     assert document_id("/a", "h1") != document_id("/b", "h1")
+
+
+def test_a_section_shorter_than_a_chunk_is_cut_as_langchain_cuts_it(shared_data):
+    # The splitter skips langchain for sections shorter than a chunk; its pieces must be the
+    # same as langchain's on real paragraphs of both languages and on the edge cases.
+    import json
+
+    splitter = Splitter(800, 120)
+    texts = [
+        "", "   \n\n  ", "One line.", "  padded both sides \n", "a\n\nb\n\nc", "x" * 799, "x" * 800, "x" * 801,
+        "汉" * 399, "汉" * 400, "汉" * 399 + "a", "年假。\n\n病假；事假，  ", ("word " * 159) + "end.", "\t\n end \u3000",
+    ]
+    for name in ("squad_v1.1_dev/dev-v1.1.json", "cmrc2018_trial/cmrc2018_trial.json"):
+        data = json.loads((shared_data / "qa" / name).read_text(encoding="utf-8"))["data"]
+        texts += [p["context"] for article in data[:40] for p in article["paragraphs"]]
+    short = [t for t in texts if chunk_length(t) < 800]
+    assert len(short) > 200 and len(texts) - len(short) > 20  # both paths are exercised
+    for text in texts:
+        assert splitter.split_text(text) == splitter._splitter.split_text(text), text[:60]
