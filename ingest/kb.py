@@ -38,7 +38,7 @@ from ingest import catalog, keyword
 from ingest import shared as shared_kb
 from ingest.kb_check import chroma_problem_settled
 from ingest.store import StoreUnavailable, VectorStore
-from ingest.types import Chunk, LoadedDocument
+from ingest.types import CHILD_SEPARATOR, Chunk, LoadedDocument
 
 log = logging.getLogger(__name__)
 
@@ -512,6 +512,14 @@ class KnowledgeBase:
     def documents(self) -> list[DocumentRow]:
         self._refresh_quietly()
         return self._documents_local()
+
+    def member_paths(self) -> list[str]:
+        """Paths of the documents read from inside another file (`mail.eml › a.pdf`), without
+        reading every row: an ingest asks at its first commit, whatever the KB's size."""
+        self._refresh_quietly()
+        with self._lock, self._reading():
+            return [r[0] for r in self._conn.execute("SELECT path FROM documents WHERE instr(path, ?) > 0",
+                                                     (CHILD_SEPARATOR,))]
 
     def _documents_local(self) -> list[DocumentRow]:
         with self._lock, self._reading():

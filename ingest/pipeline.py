@@ -163,8 +163,12 @@ def expand_paths(paths: Iterable[Path | str], exclude: Sequence[Path] = ()) -> t
     problems: list[FileEvent] = []
     seen: set[Path] = set()
 
+    # As text: `e in p.parents` made a Path of every parent, twice per file of a walk.
+    excluded_text = [(str(e), str(e).rstrip(os.sep) + os.sep) for e in excluded]
+
     def is_excluded(p: Path) -> bool:
-        return any(p == e or e in p.parents for e in excluded)
+        text = str(p)
+        return any(text == e or text.startswith(under) for e, under in excluded_text)
 
     def add(f: Path) -> None:
         problem = _name_problem(f)
@@ -565,11 +569,8 @@ class IngestPipeline:
         """Forget members an older version of a container had and this one does not."""
         if self._known_children is None:
             self._known_children = {}
-            paths = {row.path for row in self.kb.documents()}
-            for path in paths:
-                parent = file_of(path)
-                if parent != path and parent in paths:
-                    self._known_children.setdefault(parent, set()).add(path)
+            for path in self.kb.member_paths():
+                self._known_children.setdefault(file_of(path), set()).add(path)
         keep = set(job.children or ())
         for path in sorted(self._known_children.pop(job.path, set()) - keep):
             self.kb.remove_document(path)

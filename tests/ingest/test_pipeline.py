@@ -227,6 +227,18 @@ def test_kb_own_data_is_never_ingested(library, localkb_home, tmp_path):
     assert report.events == []
 
 
+def test_an_excluded_folder_leaves_its_namesakes_alone(tmp_path):
+    from ingest.pipeline import expand_paths
+
+    for rel in ("data/a.txt", "data/sub/b.txt", "data2/c.txt", "database.txt", "d.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("words")
+    files, problems = expand_paths([tmp_path, tmp_path / "data" / "a.txt"], exclude=[tmp_path / "data"])
+    assert sorted(str(f.relative_to(tmp_path)) for f in files) == ["d.txt", "data2/c.txt", "database.txt"]
+    assert problems == []
+    assert expand_paths([tmp_path / "data"], exclude=[tmp_path / "data"]) == ([], [])
+
+
 def test_embedder_mismatch_asks_for_reindex(library, tmp_path):
     from app.errors import KnowledgeBaseError
 
