@@ -41,8 +41,8 @@ class Splitter:
     def split_text(self, text: str) -> list[str]:
         """The section's chunks, as langchain's splitter gives them.  A section shorter than a
         chunk is its own one chunk, stripped, which is what the splitter returns for it (every
-        piece it would cut merges back into one): asked, it spent ~0.13 ms per section on regexes,
-        most of the splitting time of a folder of short notes (1.3 CPU-s per 10,000)."""
+        piece it would cut merges back into one) after ~30 us of regexes: 0.30 CPU-s for a folder
+        of 10,000 one-line notes, against 0.07 without them."""
         if chunk_length(text) < self._chunk_size:
             stripped = text.strip()
             return [stripped] if stripped else []
