@@ -486,11 +486,14 @@ class _OnnxModel:
         mode = self.recipe.pooling
         if mode == "cls":
             return hidden[:, 0]
-        m = mask[..., None].astype(hidden.dtype)
         if mode == "max":
-            return np.where(m > 0, hidden, -1e9).max(axis=1)
-        summed = (hidden * m).sum(axis=1)
-        count = np.maximum(m.sum(axis=1), 1e-9)
+            return np.where(mask[..., None] > 0, hidden, -1e9).max(axis=1)
+        # The masked sum as one batched matrix product (mask row times hidden states): it runs on
+        # the stream's worker between a batch's end and the next batch's start, and (hidden * mask)
+        # .sum() took ~4x the CPU there, building a batch x length x 384 temporary.
+        m = mask.astype(hidden.dtype)
+        summed = np.matmul(m[:, None, :], hidden)[:, 0]
+        count = np.maximum(m.sum(axis=1, keepdims=True), 1e-9)
         return summed / (np.sqrt(count) if mode == "mean_sqrt_len_tokens" else count)
 
 

@@ -175,6 +175,28 @@ def test_length_sorted_batches_return_each_text_its_own_vector(cache):
     assert np.allclose(embedder.embed_query(TEXTS[0]), alone[0], atol=2e-5)  # the one-thread session agrees
 
 
+@pytest.mark.parametrize("mode", ["mean", "mean_sqrt_len_tokens", "max", "cls"])
+def test_pooling_counts_only_each_texts_own_tokens(mode):
+    # Padding must never reach a vector: the pooled value of a padded row equals that of the row
+    # alone, at its own length, for every pooling sentence-transformers folders use here.
+    from types import SimpleNamespace
+
+    from ingest.embedder import _OnnxModel
+
+    rng = np.random.default_rng(7)
+    lengths = [5, 1, 9, 3]
+    hidden = rng.standard_normal((len(lengths), 9, 4)).astype(np.float32)
+    hidden[0, 5:] = 1e6  # padding positions hold garbage in a real batch
+    mask = (np.arange(9)[None, :] < np.array(lengths)[:, None]).astype(np.int64)
+    model = SimpleNamespace(recipe=SimpleNamespace(pooling=mode))
+    pooled = _OnnxModel._pool(model, hidden, mask)
+    for row, n in enumerate(lengths):
+        own = hidden[row, :n]
+        want = {"mean": own.mean(axis=0), "mean_sqrt_len_tokens": own.sum(axis=0) / np.sqrt(n),
+                "max": own.max(axis=0), "cls": own[0]}[mode]
+        assert np.allclose(pooled[row], want, atol=1e-5), (mode, row)
+
+
 def test_openvinos_streams_run_batches_side_by_side_and_each_text_gets_its_own_vector(cache, torch_vectors):
     embedder = Embedder(runtime="openvino", cache_dir=cache, batch_size=2)
     embedder.batch_threads = 2  # as on a two-core machine: two streams of one thread each
