@@ -120,6 +120,9 @@ def create(conn: sqlite3.Connection) -> None:
     conn.execute(FTS_SCHEMA)
     for statement in CHECKSUM_SCHEMA:
         conn.execute(statement)
+    # FTS5 writes its own first records (averages, structure) as the table is made, before the
+    # triggers exist: marked here, the commit sums them, or an index left empty read as damaged.
+    conn.execute("INSERT OR IGNORE INTO keyword_dirty SELECT id FROM chunks_fts_data")
 
 
 def drop(conn: sqlite3.Connection) -> None:

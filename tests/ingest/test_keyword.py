@@ -85,6 +85,21 @@ def test_every_committed_write_leaves_each_block_with_its_checksum(tmp_path):
     assert keyword.search(conn, "term7", 3)
 
 
+def test_an_index_made_afresh_and_left_empty_is_sound(tmp_path):
+    # FTS5 writes its first records as the table is made, before the checksum triggers exist; a
+    # keyword index rebuilt with no passage (repair of a KB whose files all failed, a move to
+    # another embedder) was then reported damaged on the next open.
+    conn, lock, catalog = _catalogue(tmp_path)
+    _write(conn, lock, catalog, [(1, "invoice approved by finance")])
+    with catalog.Transaction(conn, lock) as c:
+        keyword.drop(c)
+        keyword.create(c)
+    assert conn.execute("SELECT COUNT(*) FROM chunks_fts_data").fetchone()[0] > 0
+    assert keyword.damage(conn) == ""
+    _write(conn, lock, catalog, [(2, "budget approved")])
+    assert keyword.damage(conn) == "" and keyword.search(conn, "approved", 3)
+
+
 def _sound_index(tmp_path):
     conn, lock, catalog = _catalogue(tmp_path)
     for t in range(6):
