@@ -678,12 +678,33 @@ class KnowledgeBase:
     def change_embedder(self, name: str, dimension: int) -> list[str]:
         """Move this knowledge base to another embedder: every document is taken down and its path
         returned, to be read again, so two embedders' vectors never mix.  The emptied vector store
-        is made afresh, so an embedder of another dimension can write to it."""
-        documents = [d.path for d in self.documents()]
-        for path in documents:
-            self.remove_document(path)
-        if not self.store.count():  # a shared store others still write to keeps its collection
+        is made afresh, so an embedder of another dimension can write to it.
+
+        The documents' rows stay, pending with no visible version: a process killed before it has
+        read them all again leaves the rest listed as not indexed, and the next re-index reads
+        them.  (Removed, as they were, the files not yet read again dropped out of the knowledge
+        base unnoticed.)  A store of this knowledge base alone is dropped whole instead of one
+        deletion per document, each a Chroma query."""
+        if self.is_shared:  # others' vectors share the collection: take this catalogue's down one by one
+            documents = [d.path for d in self.documents()]
+            for path in documents:
+                self.remove_document(path)
+            if not self.store.count():
+                self.store.reset()
+        else:
+            with catalog.Transaction(self._conn, self._lock) as conn:
+                documents = [r[0] for r in conn.execute("SELECT path FROM documents")]
+                # Owed until the store is dropped: a crash before that leaves them to collect_garbage.
+                conn.execute("INSERT OR IGNORE INTO vector_gc SELECT doc_id FROM documents WHERE doc_id IS NOT NULL")
+                conn.execute("DELETE FROM chunks")
+                conn.execute("DELETE FROM sections")
+                keyword.drop(conn)
+                keyword.create(conn)
+                conn.execute("UPDATE documents SET doc_id = NULL, content_hash = NULL, chunks = 0, status = 'pending', "
+                             "reason = '', updated = ?", (time.time(),))
             self.store.reset()
+            with self._lock:
+                self._conn.execute("DELETE FROM vector_gc")
         self.set_meta("embedder", name)
         self.set_meta("dimension", str(dimension))
         return documents

@@ -290,8 +290,10 @@ class IngestPipeline:
 
     def run(self, paths: Iterable[Path | str]) -> list[FileEvent]:
         self._started = time.monotonic()
-        paths = [*paths, *self._check_embedder()]
-        files, problems = expand_paths(paths, self.exclude)
+        paths = list(paths)
+        moved = self._check_embedder()
+        named = [str(p) for p in paths] + moved
+        files, problems = expand_paths([*paths, *moved], self.exclude)
         self._files_total = len(files) + len(problems)
         for ev in problems:
             self._event(ev)
@@ -301,6 +303,8 @@ class IngestPipeline:
             self.plan_seconds = time.perf_counter() - t0
             if jobs:
                 self._process(jobs)
+            if self.options.force and not self.cancel.cancelled:
+                self._forget_unread(named)
         finally:
             if self._pool is not None:  # opened while planning, which then failed
                 self._pool.stop()
@@ -334,6 +338,16 @@ class IngestPipeline:
             )
         log.info("re-indexing all documents of %s: embedder %s -> %s", self.kb.name, used, self.embedder.name)
         return self.kb.change_embedder(self.embedder.name, self.embedder.dimension)
+
+    def _forget_unread(self, named: list[str]) -> None:
+        """After a whole re-index, forget the documents it named that have no version and that
+        nothing read: files gone from the disk or now excluded, members of a container that
+        failed.  A move to another embedder lists every document as pending with no version until
+        it is read again, so a move cut short is taken up by the next re-index, which ends here."""
+        for path in named:
+            row = self.kb.document(path)
+            if row is not None and row.status == "pending" and row.doc_id is None:
+                self.kb.remove_document(path)
 
     def _plan(self, files: list[Path]) -> list[_Job]:
         """Skip unchanged files; return the rest as jobs."""

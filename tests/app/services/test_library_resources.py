@@ -1,5 +1,7 @@
 """LibraryService's shared resources: the embedder follows the settings it was made from."""
 
+from pathlib import Path
+
 from app.services.library import LibraryService
 from app.settings import Settings
 
@@ -108,3 +110,41 @@ def test_a_kb_moves_to_an_embedder_of_another_dimension_whole(library, embedder,
         assert kb.store.count() == kb.chunk_count() == 2 and kb.consistency_problems() == []
     finally:
         narrow.close()
+
+
+def test_a_move_to_another_embedder_cut_short_is_taken_up_by_the_next_reindex(library, embedder, tmp_path):
+    # The move takes every document down and reads it again.  A process killed in between used to
+    # leave the documents not yet read again out of the knowledge base, with nothing to say so.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    texts = {"boiler.txt": "The boiler room is inspected every spring by the facilities team.",
+             "canteen.txt": "The canteen serves breakfast from seven until half past nine.",
+             "depot.txt": "The depot keeps spare pallets behind the loading bay."}
+    for name, text in texts.items():
+        (docs / name).write_text(text)
+    library.ingest([docs], "t")
+    library.close()
+    narrow = LibraryService(Settings(), embedder=_Narrow(embedder))
+    try:
+        kb = narrow.open_kb("t")
+        with kb.writer():
+            moved = kb.change_embedder(narrow.embedder().name, 32)  # and the process dies here
+        assert sorted(moved) == sorted(str(docs / n) for n in texts)
+        rows = {Path(d.path).name: (d.status, d.doc_id) for d in kb.documents()}
+        assert rows == {n: ("pending", None) for n in texts}
+        assert kb.chunk_count() == kb.store.count() == 0 and kb.consistency_problems() == []
+    finally:
+        narrow.close()
+
+    (docs / "depot.txt").unlink()  # gone before the move is taken up: forgotten, not pending forever
+    again = LibraryService(Settings(), embedder=_Narrow(embedder))
+    try:
+        report = again.reindex("t")
+        assert {(Path(e.path).name, e.state) for e in report.events} >= {("boiler.txt", "ok"), ("canteen.txt", "ok")}
+        kb = again.open_kb("t")
+        assert {Path(d.path).name: d.status for d in kb.documents()} == {"boiler.txt": "indexed", "canteen.txt": "indexed"}
+        top = kb.dense_search(again.embedder().embed_query("when is breakfast served"), 1)[0][0]
+        assert kb.chunks([top])[top].path == str(docs / "canteen.txt")
+        assert kb.store.count() == kb.chunk_count() == 2 and kb.consistency_problems() == []
+    finally:
+        again.close()
