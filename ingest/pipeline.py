@@ -32,6 +32,7 @@ from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -505,12 +506,8 @@ class IngestPipeline:
                 job.alone = True
                 to_parse.appendleft(job)
             return
-
-        def result_of(outcome):
-            return lambda: _raise_or_return(outcome)
-
         for job, outcome in zip(jobs, outcomes, strict=True):
-            self._collect(job, result_of(outcome), embed_q)
+            self._collect(job, partial(_raise_or_return, outcome), embed_q)
 
     def _collect(self, job: _Job, result: Callable[[], LoadedDocument], embed_q: queue.Queue) -> None:
         """Split a parsed file and queue it for embedding, or record why it failed.  `result`
